@@ -1,0 +1,1 @@
+//! Shared helpers for the ringlog benchmarks (see `benches/README.md`).

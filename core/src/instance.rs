@@ -1,0 +1,126 @@
+//! The process instance: `<ring_dir>/<pid>-<start>-<nonce>/` with its lock
+//! file and ring files.
+//!
+//! The lock file is held with `flock(LOCK_EX)` for the instance's life. The
+//! kernel drops the lock when the process dies, however it dies, which is
+//! how recovery tells a dead instance from a live one.
+
+use crate::os;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// One runtime's directory and lock.
+#[derive(Debug)]
+pub(crate) struct Instance {
+    /// The instance directory.
+    pub dir: PathBuf,
+    /// Held locked for the instance's lifetime.
+    _lock: File,
+}
+
+/// The default ring directory: `/dev/shm/ringlog-<uid>` where `/dev/shm`
+/// exists, else `$XDG_RUNTIME_DIR/ringlog`, else `<tmp>/ringlog-<uid>`.
+pub fn default_ring_dir() -> PathBuf {
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        return shm.join(format!("ringlog-{uid}"));
+    }
+    if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
+        return PathBuf::from(x).join("ringlog");
+    }
+    std::env::temp_dir().join(format!("ringlog-{uid}"))
+}
+
+/// Path of ring `id`'s file in instance directory `dir`.
+pub(crate) fn ring_path(dir: &Path, id: u32) -> PathBuf {
+    dir.join(format!("ring-{id}"))
+}
+
+impl Instance {
+    /// Creates a fresh instance directory under `ring_dir` and locks it.
+    ///
+    /// # Errors
+    /// When the ring directory is unsafe (not ours, loose mode, a link) or
+    /// anything cannot be created.
+    pub(crate) fn create(ring_dir: &Path) -> io::Result<Instance> {
+        if let Some(parent) = ring_dir.parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+        os::ensure_private_dir(ring_dir, 0o700)?;
+        let name = format!(
+            "{}-{}-{:016x}",
+            std::process::id(),
+            os::process_start_ticks(),
+            os::random_u64()
+        );
+        let dir = ring_dir.join(name);
+        std::fs::DirBuilder::new()
+            .mode_private()
+            .create(&dir)?;
+        let lock = os::open_file(
+            &dir.join("lock"),
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+            0o600,
+            false,
+        )?;
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Instance { dir, _lock: lock })
+    }
+
+
+    /// Removes the directory and everything in it (a clean shutdown).
+    pub(crate) fn remove(self) -> io::Result<()> {
+        std::fs::remove_dir_all(&self.dir)
+    }
+}
+
+trait DirBuilderExt2 {
+    fn mode_private(&mut self) -> &mut Self;
+}
+impl DirBuilderExt2 for std::fs::DirBuilder {
+    fn mode_private(&mut self) -> &mut Self {
+        use std::os::unix::fs::DirBuilderExt;
+        self.mode(0o700)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_instance_is_private_locked_and_removable() {
+        let d = tempfile::tempdir().unwrap();
+        let rd = d.path().join("rings");
+        let inst = Instance::create(&rd).unwrap();
+        let mode = std::fs::metadata(&inst.dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // A second lock attempt on the same file fails while we hold it.
+        let f = std::fs::File::open(inst.dir.join("lock")).unwrap();
+        // SAFETY: flock on a descriptor we own.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_ne!(rc, 0);
+        let dir = inst.dir.clone();
+        inst.remove().unwrap();
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_ring_dir_owned_loosely_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let rd = d.path().join("rings");
+        std::fs::create_dir(&rd).unwrap();
+        std::fs::set_permissions(&rd, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(Instance::create(&rd).is_err());
+    }
+}

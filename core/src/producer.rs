@@ -1,0 +1,289 @@
+//! The producer side: each thread's ring and the hot path that frames a
+//! record into it.
+//!
+//! A thread gets its ring on its first record (the only allocation a
+//! thread ever makes for logging) and keeps it in a thread-local. After
+//! that, logging a record is: a level check (done by the caller), the
+//! clock, a size computation, a reserve against the cached consumer
+//! cursor, a copy of the message and fields into the mapping, a CRC32C of
+//! the body, and one Release store of the producer cursor. No lock, no
+//! allocation, no system call (unless the ring is full or past its
+//! high-water mark, when the flusher is woken).
+
+use crate::context::{self, TraceContext};
+use crate::error::LogError;
+use crate::level::Level;
+use crate::logger::LoggerInner;
+use crate::record::{self, Head};
+use crate::ring::{frame_header, frame_len, kind, ProducerCursor, Ring, MAX_BODY};
+use crate::runtime::{Shared, RUNNING};
+use crate::stats::Counters;
+use crate::sync::Ordering;
+use crate::value::FieldSource;
+use crossbeam_utils::Backoff;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Byte length of a drop-report body: count, first seq, last seq, time.
+pub(crate) const DROPS_BODY: u64 = 32;
+
+/// One thread's producer for one runtime.
+pub(crate) struct Producer {
+    rt: Arc<Shared>,
+    ring: Arc<Ring>,
+    cur: ProducerCursor,
+    /// Next sequence number.
+    seq: u64,
+    committed: u64,
+    dropped: u64,
+    pending: u64,
+    pending_first: u64,
+    pending_last: u64,
+}
+
+thread_local! {
+    /// This thread's producers, one per runtime it has logged to (almost
+    /// always exactly one).
+    static PRODUCERS: RefCell<Vec<Producer>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Logs a record whose level the caller has already checked.
+#[inline]
+pub(crate) fn log<F: FieldSource>(
+    logger: &LoggerInner,
+    level: Level,
+    ts_ns: u64,
+    ctx: Option<&TraceContext>,
+    msg: &[u8],
+    fields: &[F],
+) -> Result<(), LogError> {
+    let rt = &logger.rt;
+    // Ordering: Relaxed: a record racing with shutdown is either refused
+    // here or drained by the final flush (see `Runtime::shutdown`).
+    if rt.state.load(Ordering::Relaxed) != RUNNING {
+        Counters::bump(&rt.counters.rejected_shutdown);
+        return Err(LogError::Shutdown);
+    }
+    let flen = match record::fields_len(fields, 0) {
+        Ok(n) if fields.len() <= u16::MAX as usize => n,
+        Ok(_) => return Err(reject_invalid(rt, record::RecordError::TooMany)),
+        Err(e) => return Err(reject_invalid(rt, e)),
+    };
+    let cur_ctx;
+    let ctx = match ctx {
+        Some(c) => Some(c),
+        None => {
+            cur_ctx = context::current();
+            cur_ctx.as_ref()
+        }
+    };
+    let body = record::record_len(ctx.is_some(), msg.len(), flen) as u64;
+    if body > MAX_BODY || frame_len(body) > rt.max_frame || msg.len() > u32::MAX as usize {
+        Counters::bump(&rt.counters.rejected_too_large);
+        return Err(LogError::TooLarge);
+    }
+    let ts_ns = if ts_ns == 0 { crate::os::now_ns() } else { ts_ns };
+    let head = Head {
+        ts_ns,
+        seq: 0,
+        logger_id: logger.id,
+        level: level.number(),
+        ctx,
+    };
+    let r = PRODUCERS.try_with(|cell| {
+        let Ok(mut list) = cell.try_borrow_mut() else {
+            return Err(LogError::ThreadExiting);
+        };
+        let p = match list.iter().position(|p| Arc::ptr_eq(&p.rt, rt)) {
+            Some(0) => &mut list[0],
+            Some(i) => &mut list[i],
+            None => {
+                list.retain(|p| p.rt.state.load(Ordering::Relaxed) == RUNNING);
+                let p = Producer::new(rt).ok_or(LogError::NoRing)?;
+                list.push(p);
+                list.last_mut().expect("just pushed")
+            }
+        };
+        p.push(head, body, msg, fields)
+    });
+    match r {
+        Ok(r) => r,
+        Err(_) => {
+            Counters::bump(&rt.counters.rejected_shutdown);
+            Err(LogError::ThreadExiting)
+        }
+    }
+}
+
+#[cold]
+fn reject_invalid(rt: &Shared, e: record::RecordError) -> LogError {
+    Counters::bump(&rt.counters.rejected_invalid);
+    LogError::Invalid(e)
+}
+
+impl Producer {
+    #[cold]
+    fn new(rt: &Arc<Shared>) -> Option<Producer> {
+        let ring = rt.create_ring().ok()?;
+        Some(Producer {
+            rt: rt.clone(),
+            ring,
+            cur: ProducerCursor::default(),
+            seq: 0,
+            committed: 0,
+            dropped: 0,
+            pending: 0,
+            pending_first: 0,
+            pending_last: 0,
+        })
+    }
+
+    #[inline]
+    fn push<F: FieldSource>(
+        &mut self,
+        mut head: Head<'_>,
+        body: u64,
+        msg: &[u8],
+        fields: &[F],
+    ) -> Result<(), LogError> {
+        if self.pending > 0 {
+            self.report_drops();
+        }
+        let len = frame_len(body);
+        head.seq = self.seq;
+        self.seq += 1;
+        let idx = match self.ring.reserve(&mut self.cur, len) {
+            Some(idx) => idx,
+            None => match self.wait_for_space(head.level, len) {
+                Some(idx) => idx,
+                None => {
+                    self.note_drop(head.seq);
+                    return Err(LogError::Full);
+                }
+            },
+        };
+        let p = self.ring.ptr(idx);
+        // SAFETY: `reserve` gave us `len` = 8 + body (rounded up) bytes at
+        // `idx`, contiguous and owned by this producer until commit; the
+        // body is `record_len(..)` bytes, as `write_record` requires.
+        let crc = unsafe {
+            let b = p.add(8);
+            record::write_record(b, &head, msg, fields);
+            crc32c::crc32c(std::slice::from_raw_parts(b, body as usize))
+        };
+        self.ring.write(idx, &frame_header(kind::RECORD, body, crc));
+        self.ring.commit(&mut self.cur, len);
+        self.committed += 1;
+        let c = &self.ring.header().counters;
+        // Ordering: Relaxed: single writer; a statistic.
+        c.committed.store(self.committed, Ordering::Relaxed);
+        if self.ring.used_estimate(&self.cur) > self.rt.high_water {
+            self.past_high_water();
+        }
+        Ok(())
+    }
+
+    /// The cached consumer cursor says the ring is past its high-water
+    /// mark: refresh it, and wake the flusher if that is really so.
+    #[cold]
+    fn past_high_water(&mut self) {
+        // Ordering: Acquire, as in `Ring::reserve`.
+        self.cur.head_cache = self.ring.header().head.load(Ordering::Acquire);
+        if self.ring.used_estimate(&self.cur) > self.rt.high_water {
+            self.rt.wake();
+        }
+    }
+
+    /// Applies the full-ring policy: waits (bounded) for WARN and above
+    /// under `default`, always under `block`, never under `drop`.
+    #[cold]
+    fn wait_for_space(&mut self, level: u8, len: u64) -> Option<u64> {
+        use crate::config::FullPolicy;
+        let block = match self.rt.policy {
+            FullPolicy::Drop => false,
+            FullPolicy::Block => true,
+            FullPolicy::Default => level >= Level::WARN.number(),
+        };
+        if !block {
+            self.rt.wake();
+            return None;
+        }
+        let deadline = std::time::Instant::now() + self.rt.block_timeout;
+        let backoff = Backoff::new();
+        loop {
+            self.rt.wake();
+            if self.pending > 0 {
+                self.report_drops();
+            }
+            if backoff.is_completed() {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            } else {
+                backoff.snooze();
+            }
+            if let Some(idx) = self.ring.reserve(&mut self.cur, len) {
+                return Some(idx);
+            }
+            if std::time::Instant::now() >= deadline
+                || self.rt.state.load(Ordering::Relaxed) != RUNNING
+            {
+                return None;
+            }
+        }
+    }
+
+    #[cold]
+    fn note_drop(&mut self, seq: u64) {
+        let c = &self.ring.header().counters;
+        if self.pending == 0 {
+            self.pending_first = seq;
+            // Ordering: Relaxed: read by the flusher only after `closed`
+            // (Acquire) or at shutdown; single writer.
+            c.pending_first.store(seq, Ordering::Relaxed);
+        }
+        self.pending += 1;
+        self.pending_last = seq;
+        self.dropped += 1;
+        // Ordering: Relaxed, as above.
+        c.pending_last.store(seq, Ordering::Relaxed);
+        c.pending.store(self.pending, Ordering::Relaxed);
+        c.dropped.store(self.dropped, Ordering::Relaxed);
+    }
+
+    /// Writes a drop report for the pending drops, if there is room.
+    #[cold]
+    fn report_drops(&mut self) {
+        let len = frame_len(DROPS_BODY);
+        let Some(idx) = self.ring.reserve(&mut self.cur, len) else {
+            return;
+        };
+        let mut body = [0u8; DROPS_BODY as usize];
+        body[0..8].copy_from_slice(&self.pending.to_ne_bytes());
+        body[8..16].copy_from_slice(&self.pending_first.to_ne_bytes());
+        body[16..24].copy_from_slice(&self.pending_last.to_ne_bytes());
+        body[24..32].copy_from_slice(&crate::os::now_ns().to_ne_bytes());
+        let crc = crc32c::crc32c(&body);
+        self.ring.write(idx, &frame_header(kind::DROPS, DROPS_BODY, crc));
+        self.ring.write(idx + 8, &body);
+        self.ring.commit(&mut self.cur, len);
+        self.pending = 0;
+        // Ordering: Relaxed: the drop frame itself is published by the
+        // commit above; this mirror is read only at reclaim or shutdown.
+        self.ring.header().counters.pending.store(0, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if self.pending > 0 {
+            self.report_drops();
+        }
+        // Ordering: Release pairs with the Acquire load of `closed` in the
+        // flusher: our last commit and counter stores are visible to it.
+        self.ring
+            .header()
+            .counters
+            .closed
+            .store(1, Ordering::Release);
+        self.rt.wake();
+    }
+}

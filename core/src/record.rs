@@ -1,0 +1,621 @@
+//! The binary record: what a producer copies into its ring and the flusher
+//! (or recovery) decodes.
+//!
+//! A record body is laid out as follows (native byte order, no alignment
+//! assumed inside the body; the frame around it is 8-byte aligned):
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 8 | timestamp, ns since the Unix epoch (UTC) |
+//! | 8 | 8 | per-ring sequence number |
+//! | 16 | 8 | logger id (see `registry`) |
+//! | 24 | 1 | severity number 1..=24 |
+//! | 25 | 1 | flags: bit 0 = a trace context follows |
+//! | 26 | 2 | number of top-level fields |
+//! | 28 | 4 | message length |
+//! | 32 | 32 | trace context, when flag bit 0 is set: trace id 16, span id 8, flags 1, zero 7 |
+//! | … | msg | message bytes |
+//! | … | … | fields |
+//!
+//! A field is `tag u8, 0 u8, key_len u16, key bytes, value`, where the value
+//! is nothing (null), 1 byte (bool), 8 bytes (i64, u64, f64), `len u32` and
+//! the bytes (str, bytes), or `count u32, byte_len u32` and the nested fields
+//! (group). The group's byte length lets a reader skip it in O(1).
+//!
+//! The same field encoding stores a child logger's bound fields in the
+//! registry, so they are copied once, when the child is made.
+
+use crate::context::TraceContext;
+use crate::level::Level;
+use crate::value::{FieldSource, InvalidField, ValueRef};
+use std::fmt;
+
+/// Field type tags, shared with the C ABI's `RINGLOG_FIELD_*` constants.
+pub mod tag {
+    /// `null`.
+    pub const NULL: u8 = 0;
+    /// UTF-8 text.
+    pub const STR: u8 = 1;
+    /// Signed 64-bit integer.
+    pub const I64: u8 = 2;
+    /// Unsigned 64-bit integer.
+    pub const U64: u8 = 3;
+    /// 64-bit float.
+    pub const F64: u8 = 4;
+    /// Boolean.
+    pub const BOOL: u8 = 5;
+    /// Raw bytes.
+    pub const BYTES: u8 = 6;
+    /// Nested group of fields.
+    pub const GROUP: u8 = 7;
+}
+
+/// Size of the fixed part of a record body.
+pub(crate) const FIXED_LEN: usize = 32;
+/// Size of the optional trace-context part.
+pub(crate) const CTX_LEN: usize = 32;
+/// Groups nest at most this deep.
+pub const MAX_DEPTH: usize = 32;
+const FLAG_CTX: u8 = 1;
+
+/// Why a record cannot be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// A field key pointer was NULL with a non-zero length.
+    NullKey {
+        /// Index of the field at its nesting level.
+        index: usize,
+    },
+    /// A field value pointer was NULL with a non-zero length.
+    NullValue {
+        /// Index of the field at its nesting level.
+        index: usize,
+    },
+    /// A field's type code is unknown.
+    UnknownType {
+        /// Index of the field at its nesting level.
+        index: usize,
+        /// The code given.
+        code: u32,
+    },
+    /// A key is longer than 65,535 bytes.
+    KeyTooLong {
+        /// Index of the field at its nesting level.
+        index: usize,
+    },
+    /// Groups nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// More than 65,535 top-level fields, or a value over 4 GiB.
+    TooMany,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::NullKey { index } => {
+                write!(f, "field {index}: key pointer is NULL but key_len is not 0")
+            }
+            RecordError::NullValue { index } => {
+                write!(f, "field {index}: value pointer is NULL but its length is not 0")
+            }
+            RecordError::UnknownType { index, code } => {
+                write!(f, "field {index}: unknown field type code {code}")
+            }
+            RecordError::KeyTooLong { index } => {
+                write!(f, "field {index}: key is longer than 65535 bytes")
+            }
+            RecordError::TooDeep => write!(f, "groups nest deeper than {MAX_DEPTH} levels"),
+            RecordError::TooMany => {
+                write!(f, "more than 65535 top-level fields, or a value over 4 GiB")
+            }
+        }
+    }
+}
+
+/// Byte length of `fields` once written, after checking every field.
+///
+/// # Errors
+/// A field that cannot be read or written is reported with its index.
+pub(crate) fn fields_len<F: FieldSource>(fields: &[F], depth: usize) -> Result<usize, RecordError> {
+    if depth > MAX_DEPTH {
+        return Err(RecordError::TooDeep);
+    }
+    let mut n = 0usize;
+    for (index, f) in fields.iter().enumerate() {
+        let key = f.key().ok_or(RecordError::NullKey { index })?;
+        if key.len() > u16::MAX as usize {
+            return Err(RecordError::KeyTooLong { index });
+        }
+        n += 4 + key.len();
+        n += match f.value() {
+            ValueRef::Null => 0,
+            ValueRef::Bool(_) => 1,
+            ValueRef::I64(_) | ValueRef::U64(_) | ValueRef::F64(_) => 8,
+            ValueRef::Str(s) | ValueRef::Bytes(s) => {
+                if s.len() > u32::MAX as usize {
+                    return Err(RecordError::TooMany);
+                }
+                4 + s.len()
+            }
+            ValueRef::Group(g) => {
+                let inner = fields_len(g, depth + 1)?;
+                if inner > u32::MAX as usize || g.len() > u32::MAX as usize {
+                    return Err(RecordError::TooMany);
+                }
+                8 + inner
+            }
+            ValueRef::Invalid(InvalidField::NullPointer) => {
+                return Err(RecordError::NullValue { index })
+            }
+            ValueRef::Invalid(InvalidField::UnknownType(code)) => {
+                return Err(RecordError::UnknownType { index, code })
+            }
+        };
+    }
+    Ok(n)
+}
+
+/// Byte length of a whole record body.
+#[inline]
+pub(crate) fn record_len(has_ctx: bool, msg_len: usize, fields_len: usize) -> usize {
+    FIXED_LEN + if has_ctx { CTX_LEN } else { 0 } + msg_len + fields_len
+}
+
+/// The fixed part of a record, as the producer fills it in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head<'c> {
+    pub ts_ns: u64,
+    pub seq: u64,
+    pub logger_id: u64,
+    pub level: u8,
+    pub ctx: Option<&'c TraceContext>,
+}
+
+/// A raw cursor over memory the caller has sized with [`record_len`].
+pub(crate) struct Writer {
+    p: *mut u8,
+}
+
+impl Writer {
+    /// # Safety
+    /// `p` must be valid for writes of every byte later written through it.
+    pub(crate) unsafe fn new(p: *mut u8) -> Self {
+        Writer { p }
+    }
+    #[inline(always)]
+    fn put(&mut self, src: &[u8]) {
+        // SAFETY: `Writer::new`'s contract: the caller sized the destination
+        // with `record_len`/`fields_len`, which count exactly the bytes the
+        // `write_*` functions put, so this stays in bounds; `src` is a
+        // separate borrow and cannot overlap the ring or registry buffer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.p, src.len());
+            self.p = self.p.add(src.len());
+        }
+    }
+    #[inline(always)]
+    fn put_u16(&mut self, v: u16) {
+        self.put(&v.to_ne_bytes())
+    }
+    #[inline(always)]
+    fn put_u32(&mut self, v: u32) {
+        self.put(&v.to_ne_bytes())
+    }
+    #[inline(always)]
+    fn put_u64(&mut self, v: u64) {
+        self.put(&v.to_ne_bytes())
+    }
+}
+
+/// Writes a record body.
+///
+/// # Safety
+/// `dst` must be valid for `record_len(h.ctx.is_some(), msg.len(), flen)`
+/// bytes, where `flen` is what [`fields_len`] returned for `fields`.
+#[inline]
+pub(crate) unsafe fn write_record<F: FieldSource>(
+    dst: *mut u8,
+    h: &Head<'_>,
+    msg: &[u8],
+    fields: &[F],
+) {
+    // SAFETY: forwarded from this function's contract.
+    let mut w = unsafe { Writer::new(dst) };
+    w.put_u64(h.ts_ns);
+    w.put_u64(h.seq);
+    w.put_u64(h.logger_id);
+    w.put(&[h.level, if h.ctx.is_some() { FLAG_CTX } else { 0 }]);
+    w.put_u16(fields.len() as u16);
+    w.put_u32(msg.len() as u32);
+    if let Some(ctx) = h.ctx {
+        w.put(&ctx.trace_id);
+        w.put(&ctx.span_id);
+        w.put(&[ctx.flags, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    w.put(msg);
+    write_fields(&mut w, fields);
+}
+
+/// Writes fields that [`fields_len`] accepted.
+pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
+    for f in fields {
+        let key = f.key().unwrap_or(b"");
+        let (t, _) = tag_of(&f.value());
+        w.put(&[t, 0]);
+        w.put_u16(key.len() as u16);
+        w.put(key);
+        match f.value() {
+            ValueRef::Null | ValueRef::Invalid(_) => {}
+            ValueRef::Bool(b) => w.put(&[b as u8]),
+            ValueRef::I64(v) => w.put_u64(v as u64),
+            ValueRef::U64(v) => w.put_u64(v),
+            ValueRef::F64(v) => w.put_u64(v.to_bits()),
+            ValueRef::Str(s) | ValueRef::Bytes(s) => {
+                w.put_u32(s.len() as u32);
+                w.put(s);
+            }
+            ValueRef::Group(g) => {
+                // fields_len already succeeded for this group.
+                let inner = fields_len(g, 0).unwrap_or(0);
+                w.put_u32(g.len() as u32);
+                w.put_u32(inner as u32);
+                write_fields(w, g);
+            }
+        }
+    }
+}
+
+fn tag_of<F>(v: &ValueRef<'_, F>) -> (u8, ()) {
+    let t = match v {
+        ValueRef::Null | ValueRef::Invalid(_) => tag::NULL,
+        ValueRef::Str(_) => tag::STR,
+        ValueRef::I64(_) => tag::I64,
+        ValueRef::U64(_) => tag::U64,
+        ValueRef::F64(_) => tag::F64,
+        ValueRef::Bool(_) => tag::BOOL,
+        ValueRef::Bytes(_) => tag::BYTES,
+        ValueRef::Group(_) => tag::GROUP,
+    };
+    (t, ())
+}
+
+/// Encodes fields into a fresh buffer (bound fields of a child logger).
+///
+/// # Errors
+/// As [`fields_len`].
+pub(crate) fn encode_fields<F: FieldSource>(fields: &[F]) -> Result<Vec<u8>, RecordError> {
+    let n = fields_len(fields, 0)?;
+    let mut v = vec![0u8; n];
+    // SAFETY: `v` holds exactly `n` bytes, the size `fields_len` computed.
+    let mut w = unsafe { Writer::new(v.as_mut_ptr()) };
+    write_fields(&mut w, fields);
+    Ok(v)
+}
+
+/// Why a stored record could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The body ends before a length says it should.
+    Truncated,
+    /// A tag, level or flag has a value no writer produces.
+    Invalid,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DecodeError::Truncated => "record body is truncated",
+            DecodeError::Invalid => "record body holds an invalid tag, level or flag",
+        })
+    }
+}
+
+#[inline(always)]
+fn rd_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+#[inline(always)]
+fn rd_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+#[inline(always)]
+fn rd_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_ne_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// A decoded record that borrows the ring (or file) it was read from.
+#[derive(Clone, Debug)]
+pub struct RecordView<'a> {
+    /// ns since the Unix epoch, UTC.
+    pub ts_ns: u64,
+    /// Per-ring sequence number.
+    pub seq: u64,
+    /// Logger id, resolved through the registry.
+    pub logger_id: u64,
+    /// Severity.
+    pub level: Level,
+    /// Trace context, if the record carries one.
+    pub trace: Option<TraceContext>,
+    /// Message bytes (UTF-8 expected).
+    pub msg: &'a [u8],
+    /// The record's own fields (bound fields come from the logger).
+    pub fields: Fields<'a>,
+}
+
+impl<'a> RecordView<'a> {
+    /// Decodes and fully validates a record body.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when any length, tag or level is inconsistent; the
+    /// body is never read out of bounds.
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        use DecodeError::*;
+        let ts_ns = rd_u64(body, 0).ok_or(Truncated)?;
+        let seq = rd_u64(body, 8).ok_or(Truncated)?;
+        let logger_id = rd_u64(body, 16).ok_or(Truncated)?;
+        let level = Level::from_number(*body.get(24).ok_or(Truncated)?).ok_or(Invalid)?;
+        let flags = *body.get(25).ok_or(Truncated)?;
+        if flags & !FLAG_CTX != 0 {
+            return Err(Invalid);
+        }
+        let nfields = rd_u16(body, 26).ok_or(Truncated)? as u32;
+        let msg_len = rd_u32(body, 28).ok_or(Truncated)? as usize;
+        let mut at = FIXED_LEN;
+        let trace = if flags & FLAG_CTX != 0 {
+            let c = body.get(at..at + CTX_LEN).ok_or(Truncated)?;
+            at += CTX_LEN;
+            let mut ctx = TraceContext::default();
+            ctx.trace_id.copy_from_slice(&c[0..16]);
+            ctx.span_id.copy_from_slice(&c[16..24]);
+            ctx.flags = c[24];
+            Some(ctx)
+        } else {
+            None
+        };
+        let msg = body.get(at..at + msg_len).ok_or(Truncated)?;
+        at += msg_len;
+        let rest = &body[at..];
+        let used = validate_fields(rest, nfields, 0)?;
+        if used != rest.len() {
+            return Err(Invalid);
+        }
+        Ok(RecordView {
+            ts_ns,
+            seq,
+            logger_id,
+            level,
+            trace,
+            msg,
+            fields: Fields {
+                buf: rest,
+                count: nfields,
+            },
+        })
+    }
+}
+
+/// Checks `count` encoded fields at the start of `b`; returns their length.
+pub(crate) fn validate_fields(b: &[u8], count: u32, depth: usize) -> Result<usize, DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::Invalid);
+    }
+    let mut at = 0usize;
+    for _ in 0..count {
+        let (_, next) = field_at(b, at).ok_or(DecodeError::Truncated)?;
+        if b[at] == tag::GROUP {
+            let klen = rd_u16(b, at + 2).unwrap_or(0) as usize;
+            let v = at + 4 + klen;
+            let n = rd_u32(b, v).unwrap_or(0);
+            let inner = &b[v + 8..next];
+            if validate_fields(inner, n, depth + 1)? != inner.len() {
+                return Err(DecodeError::Invalid);
+            }
+        }
+        at = next;
+    }
+    Ok(at)
+}
+
+/// Decodes the field at `at`; returns it and the offset after it.
+fn field_at(b: &[u8], at: usize) -> Option<(FieldView<'_>, usize)> {
+    let t = *b.get(at)?;
+    let klen = rd_u16(b, at + 2)? as usize;
+    let key = b.get(at + 4..at + 4 + klen)?;
+    let v = at + 4 + klen;
+    let (value, next) = match t {
+        tag::NULL => (ValueView::Null, v),
+        tag::BOOL => (ValueView::Bool(*b.get(v)? != 0), v + 1),
+        tag::I64 => (ValueView::I64(rd_u64(b, v)? as i64), v + 8),
+        tag::U64 => (ValueView::U64(rd_u64(b, v)?), v + 8),
+        tag::F64 => (ValueView::F64(f64::from_bits(rd_u64(b, v)?)), v + 8),
+        tag::STR | tag::BYTES => {
+            let n = rd_u32(b, v)? as usize;
+            let s = b.get(v + 4..v + 4 + n)?;
+            let val = if t == tag::STR {
+                ValueView::Str(s)
+            } else {
+                ValueView::Bytes(s)
+            };
+            (val, v + 4 + n)
+        }
+        tag::GROUP => {
+            let count = rd_u32(b, v)?;
+            let len = rd_u32(b, v + 4)? as usize;
+            let buf = b.get(v + 8..v + 8 + len)?;
+            (ValueView::Group(Fields { buf, count }), v + 8 + len)
+        }
+        _ => return None,
+    };
+    Some((FieldView { key, value }, next))
+}
+
+/// An iterator over encoded fields.
+#[derive(Clone, Debug)]
+pub struct Fields<'a> {
+    buf: &'a [u8],
+    count: u32,
+}
+
+impl<'a> Fields<'a> {
+    /// Fields over an encoded buffer that [`validate_fields`] accepted.
+    pub(crate) fn new(buf: &'a [u8], count: u32) -> Self {
+        Fields { buf, count }
+    }
+    /// An empty field list.
+    pub fn empty() -> Self {
+        Fields { buf: &[], count: 0 }
+    }
+    /// How many fields remain.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+    /// True when no field remains.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = FieldView<'a>;
+    #[inline]
+    fn next(&mut self) -> Option<FieldView<'a>> {
+        if self.count == 0 {
+            return None;
+        }
+        match field_at(self.buf, 0) {
+            Some((f, next)) => {
+                self.buf = &self.buf[next..];
+                self.count -= 1;
+                Some(f)
+            }
+            None => {
+                self.count = 0;
+                None
+            }
+        }
+    }
+}
+
+/// One decoded field.
+#[derive(Clone, Debug)]
+pub struct FieldView<'a> {
+    /// Key bytes.
+    pub key: &'a [u8],
+    /// Value.
+    pub value: ValueView<'a>,
+}
+
+/// One decoded value.
+#[derive(Clone, Debug)]
+pub enum ValueView<'a> {
+    /// `null`.
+    Null,
+    /// Text.
+    Str(&'a [u8]),
+    /// Signed integer.
+    I64(i64),
+    /// Unsigned integer.
+    U64(u64),
+    /// Float.
+    F64(f64),
+    /// Boolean.
+    Bool(bool),
+    /// Bytes.
+    Bytes(&'a [u8]),
+    /// Nested fields.
+    Group(Fields<'a>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Field, Value};
+
+    fn roundtrip(ctx: Option<&TraceContext>, msg: &[u8], fields: &[Field<'_>]) -> Vec<u8> {
+        let flen = fields_len(fields, 0).unwrap();
+        let n = record_len(ctx.is_some(), msg.len(), flen);
+        let mut buf = vec![0u8; n];
+        let h = Head {
+            ts_ns: 42,
+            seq: 7,
+            logger_id: 3,
+            level: 9,
+            ctx,
+        };
+        // SAFETY: buf has exactly record_len bytes.
+        unsafe { write_record(buf.as_mut_ptr(), &h, msg, fields) };
+        buf
+    }
+
+    #[test]
+    fn every_field_type_survives_a_write_and_decode() {
+        let inner = [Field::i64("a", -1), Field::new("n", Value::Null)];
+        let fields = [
+            Field::str("s", "text"),
+            Field::i64("i", i64::MIN),
+            Field::u64("u", u64::MAX),
+            Field::f64("f", 1.5),
+            Field::bool("b", true),
+            Field::bytes("x", &[0, 255]),
+            Field::group("g", &inner),
+            Field::new("z", Value::Null),
+        ];
+        let ctx = TraceContext::new([9; 16], [8; 8], 1).unwrap();
+        let buf = roundtrip(Some(&ctx), b"hello", &fields);
+        let r = RecordView::decode(&buf).unwrap();
+        assert_eq!((r.ts_ns, r.seq, r.logger_id), (42, 7, 3));
+        assert_eq!(r.level, Level::INFO);
+        assert_eq!(r.trace, Some(ctx));
+        assert_eq!(r.msg, b"hello");
+        let got: Vec<_> = r.fields.clone().collect();
+        assert_eq!(got.len(), 8);
+        assert!(matches!(got[0].value, ValueView::Str(b"text")));
+        assert!(matches!(got[1].value, ValueView::I64(i64::MIN)));
+        assert!(matches!(got[2].value, ValueView::U64(u64::MAX)));
+        assert!(matches!(got[3].value, ValueView::F64(f) if f == 1.5));
+        assert!(matches!(got[4].value, ValueView::Bool(true)));
+        assert!(matches!(got[5].value, ValueView::Bytes(&[0, 255])));
+        match &got[6].value {
+            ValueView::Group(g) => {
+                let g: Vec<_> = g.clone().collect();
+                assert_eq!(g.len(), 2);
+                assert_eq!(g[0].key, b"a");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(got[7].key, b"z");
+    }
+
+    #[test]
+    fn truncated_or_corrupt_bodies_are_rejected_without_panicking() {
+        let fields = [Field::str("s", "text"), Field::i64("i", 1)];
+        let buf = roundtrip(None, b"m", &fields);
+        for cut in 0..buf.len() {
+            assert!(RecordView::decode(&buf[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..buf.len() {
+            for v in [0u8, 0x7f, 0xff] {
+                let mut b = buf.clone();
+                b[i] = v;
+                let _ = RecordView::decode(&b); // must not panic
+            }
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused() {
+        fn nest(depth: usize) -> Result<usize, RecordError> {
+            // Build depth levels of groups on the stack recursively.
+            fn go(d: usize, leaf: &[Field<'_>]) -> Result<usize, RecordError> {
+                if d == 0 {
+                    return fields_len(leaf, 0);
+                }
+                let g = [Field::group("g", leaf)];
+                go(d - 1, &g)
+            }
+            go(depth, &[Field::i64("x", 1)])
+        }
+        assert!(nest(MAX_DEPTH).is_ok());
+        assert_eq!(nest(MAX_DEPTH + 1), Err(RecordError::TooDeep));
+    }
+}

@@ -1,0 +1,110 @@
+//! Logger definitions: interned names and bound fields.
+//!
+//! A record carries only its logger's id. The registry maps the id to the
+//! logger's name and its bound fields (already in the binary field
+//! encoding, copied once when the child logger was made). The flusher
+//! caches definitions; a child logger's definition is retired when its
+//! handle is freed, after the flusher has drained every record that could
+//! refer to it.
+
+use crate::record::{validate_fields, Fields};
+use crate::sync::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Id of the runtime's own logger (`ringlog`), used for drop reports.
+pub(crate) const INTERNAL_LOGGER: u64 = 0;
+
+/// One logger definition.
+#[derive(Debug)]
+pub(crate) struct LoggerDef {
+    /// The logger's name.
+    pub name: Box<[u8]>,
+    /// Bound fields, in the record field encoding.
+    pub bound: Box<[u8]>,
+    /// How many top-level bound fields `bound` holds.
+    pub bound_count: u32,
+}
+
+impl LoggerDef {
+    /// The bound fields, decoded lazily.
+    pub(crate) fn bound_fields(&self) -> Fields<'_> {
+        Fields::new(&self.bound, self.bound_count)
+    }
+}
+
+/// The id → definition map shared by producers (which add) and the flusher
+/// (which reads and retires).
+#[derive(Debug)]
+pub(crate) struct Registry {
+    next_id: AtomicU64,
+    defs: Mutex<HashMap<u64, Arc<LoggerDef>>>,
+    retired: Mutex<Vec<u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Registry {
+    pub(crate) fn new() -> Self {
+        let mut defs = HashMap::new();
+        defs.insert(
+            INTERNAL_LOGGER,
+            Arc::new(LoggerDef {
+                name: b"ringlog".to_vec().into_boxed_slice(),
+                bound: Box::new([]),
+                bound_count: 0,
+            }),
+        );
+        Registry {
+            next_id: AtomicU64::new(1),
+            defs: Mutex::new(defs),
+            retired: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds a definition and returns its id.
+    pub(crate) fn define(&self, name: &[u8], bound: Vec<u8>, bound_count: u32) -> (u64, Arc<LoggerDef>) {
+        debug_assert!(validate_fields(&bound, bound_count, 0) == Ok(bound.len()));
+        // Ordering: Relaxed: ids only need to be unique; the definition is
+        // published to the flusher by the mutex below, before any record
+        // with this id can exist.
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let def = Arc::new(LoggerDef {
+            name: name.into(),
+            bound: bound.into_boxed_slice(),
+            bound_count,
+        });
+        lock(&self.defs).insert(id, def.clone());
+        (id, def)
+    }
+
+    /// Looks a definition up.
+    pub(crate) fn get(&self, id: u64) -> Option<Arc<LoggerDef>> {
+        lock(&self.defs).get(&id).cloned()
+    }
+
+    /// Marks a definition for removal once the flusher has drained past it.
+    pub(crate) fn retire(&self, id: u64) {
+        lock(&self.retired).push(id);
+    }
+
+    /// Takes the ids retired so far (flusher, at the start of a cycle).
+    pub(crate) fn take_retired(&self) -> Vec<u64> {
+        std::mem::take(&mut *lock(&self.retired))
+    }
+
+    /// Removes definitions (flusher, after a cycle that drained every ring).
+    pub(crate) fn remove(&self, ids: &[u64]) {
+        let mut d = lock(&self.defs);
+        for id in ids {
+            d.remove(id);
+        }
+    }
+
+    /// Number of live definitions (for tests and stats).
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.defs).len()
+    }
+}

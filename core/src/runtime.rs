@@ -1,0 +1,490 @@
+//! The runtime: one instance directory, its rings, its loggers and its
+//! flusher thread.
+
+use crate::config::{self, Config, EncoderKind, FullPolicy, LevelChanges, SinkKind};
+use crate::encode::{console::ConsoleEncoder, json::JsonEncoder, logfmt::LogfmtEncoder, Encoder};
+use crate::error::Error;
+use crate::flusher::{Flusher, SinkSlot};
+use crate::instance::{default_ring_dir, Instance};
+use crate::level::Level;
+use crate::logger::{LevelCell, Logger, LoggerInner};
+use crate::registry::Registry;
+use crate::ring::Ring;
+use crate::sink::{file::FileSink, stream::StreamSink, Sink};
+use crate::stats::{Counters, Stats};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Runtime states.
+pub(crate) const RUNNING: u8 = 0;
+pub(crate) const CLOSING: u8 = 1;
+pub(crate) const CLOSED: u8 = 2;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// State shared by the runtime handle, loggers, producers and the flusher.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// RUNNING, CLOSING or CLOSED.
+    pub state: AtomicU8,
+    /// Ring capacity in bytes.
+    pub capacity: u64,
+    /// Largest frame a record may take (half the capacity).
+    pub max_frame: u64,
+    /// Bytes in use past which a producer wakes the flusher.
+    pub high_water: u64,
+    /// Full-ring policy.
+    pub policy: FullPolicy,
+    /// How long `block` waits.
+    pub block_timeout: Duration,
+    /// How often the idle flusher wakes.
+    pub interval: Duration,
+    /// The instance directory (and its lock), until a clean shutdown.
+    pub instance: Mutex<Option<Instance>>,
+    /// The instance directory's path.
+    pub instance_dir: PathBuf,
+    next_ring: AtomicU32,
+    /// Every live ring; producers add, the flusher removes.
+    pub rings: Mutex<Vec<Arc<Ring>>>,
+    /// Bumped whenever `rings` grows, so the flusher locks only then.
+    pub rings_gen: AtomicU64,
+    /// Logger definitions.
+    pub registry: Registry,
+    /// Root loggers by name.
+    roots: Mutex<HashMap<Box<[u8]>, Logger>>,
+    /// Level cells by logger name.
+    cells: Mutex<HashMap<Box<[u8]>, Arc<LevelCell>>>,
+    /// Global and per-prefix levels.
+    levels: Mutex<(Level, BTreeMap<String, Level>)>,
+    /// Each sink's name and level, shared with the flusher.
+    pub sink_levels: Vec<(String, Arc<AtomicU8>)>,
+    /// The flusher thread, for waking it.
+    pub flusher: OnceLock<std::thread::Thread>,
+    /// Set when someone has woken the flusher and it has not looked yet.
+    pub wake_pending: AtomicBool,
+    /// Flush requests made.
+    pub flush_req: AtomicU64,
+    /// Flush requests completed (guarded for the condvar).
+    pub flush_done: Mutex<u64>,
+    /// Signalled when `flush_done` grows or the flusher exits.
+    pub flush_cv: Condvar,
+    /// Set when shutdown asks the flusher to finish.
+    pub stop: AtomicBool,
+    /// Set by the flusher when it has exited.
+    pub exited: AtomicBool,
+    /// Counters.
+    pub counters: Counters,
+}
+
+impl Shared {
+    /// Wakes the flusher, at most one system call per flusher cycle.
+    #[inline]
+    pub(crate) fn wake(&self) {
+        // Ordering: Relaxed check first to avoid an RMW on the hot line;
+        // AcqRel swap so only one waker pays for the unpark.
+        if !self.wake_pending.load(Ordering::Relaxed)
+            && !self.wake_pending.swap(true, Ordering::AcqRel)
+        {
+            if let Some(t) = self.flusher.get() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Creates a ring for the calling thread and registers it.
+    pub(crate) fn create_ring(&self) -> std::io::Result<Arc<Ring>> {
+        // Ordering: Relaxed: ids only need to be unique.
+        let id = self.next_ring.fetch_add(1, Ordering::Relaxed);
+        let path = crate::instance::ring_path(&self.instance_dir, id);
+        let ring = Arc::new(Ring::create(&path, self.capacity, id, crate::os::thread_id())?);
+        lock(&self.rings).push(ring.clone());
+        // Ordering: Release pairs with the flusher's Acquire load: it then
+        // locks `rings` and finds this ring.
+        self.rings_gen.fetch_add(1, Ordering::Release);
+        Ok(ring)
+    }
+
+    fn threshold(&self, name: &[u8]) -> Level {
+        let (global, prefixes) = &*lock(&self.levels);
+        let l = config::level_for(global, prefixes, name);
+        // A record below every sink's level would be encoded for nobody.
+        let sink_min = self
+            .sink_levels
+            .iter()
+            .map(|(_, c)| c.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(Level::OFF.number());
+        Level::from_number(l.number().max(sink_min)).unwrap_or(Level::OFF)
+    }
+
+    fn refresh_levels(&self) {
+        let cells: Vec<_> = lock(&self.cells)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (name, cell) in cells {
+            cell.set(self.threshold(&name));
+        }
+    }
+}
+
+/// A running ringlog runtime.
+///
+/// Cloning gives another handle to the same runtime.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+    join: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+/// Builds a [`Runtime`], optionally with sinks the configuration cannot
+/// name (an in-memory sink for tests, a custom writer).
+pub struct Builder {
+    config: Config,
+    extra: Vec<(String, Box<dyn Sink>, EncoderKind)>,
+    replace: bool,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder").field("config", &self.config).finish()
+    }
+}
+
+impl Builder {
+    /// Drops the configured sinks; only those added with [`Builder::sink`]
+    /// remain.
+    pub fn replace_sinks(mut self) -> Self {
+        self.replace = true;
+        self
+    }
+
+    /// Adds a sink with the JSON encoder at level TRACE.
+    pub fn sink(self, name: &str, sink: Box<dyn Sink>) -> Self {
+        self.sink_with(name, sink, EncoderKind::Json)
+    }
+
+    /// Adds a sink with the given encoder (default options) at level TRACE.
+    pub fn sink_with(mut self, name: &str, sink: Box<dyn Sink>, enc: EncoderKind) -> Self {
+        self.extra.push((name.to_string(), sink, enc));
+        self
+    }
+
+    /// Starts the runtime: creates the instance directory and the flusher.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad configuration, [`Error::Io`] when the
+    /// ring directory or a sink cannot be opened.
+    pub fn start(self) -> Result<Runtime, Error> {
+        Runtime::start_inner(self)
+    }
+}
+
+fn make_encoder(kind: EncoderKind, s: &config::SinkConfig, tty: bool) -> Result<Box<dyn Encoder>, Error> {
+    Ok(match kind {
+        EncoderKind::Json => Box::new(JsonEncoder::new(s.json.clone())),
+        EncoderKind::Logfmt => Box::new(LogfmtEncoder::new(s.logfmt.clone())),
+        EncoderKind::Console => Box::new(
+            ConsoleEncoder::new(s.console.clone(), tty).map_err(|e| Error::Config(format!("console.{e}")))?,
+        ),
+    })
+}
+
+impl Runtime {
+    /// Starts a runtime with `config`.
+    ///
+    /// # Errors
+    /// As [`Builder::start`].
+    pub fn start(config: Config) -> Result<Runtime, Error> {
+        Self::builder(config).start()
+    }
+
+    /// A builder for a runtime with extra sinks.
+    pub fn builder(config: Config) -> Builder {
+        Builder {
+            config,
+            extra: Vec::new(),
+            replace: false,
+        }
+    }
+
+    fn start_inner(b: Builder) -> Result<Runtime, Error> {
+        let cfg = b.config;
+        cfg.validate()?;
+        let mut slots = Vec::new();
+        let mut sink_levels = Vec::new();
+        if !b.replace {
+            for (name, s) in &cfg.sinks {
+                let sink: Box<dyn Sink> = match s.kind {
+                    SinkKind::Stderr => Box::new(StreamSink::stderr()),
+                    SinkKind::Stdout => Box::new(StreamSink::stdout()),
+                    SinkKind::File => {
+                        let p = s.path.as_ref().expect("validated");
+                        Box::new(FileSink::open(p).map_err(|e| {
+                            Error::Io(format!("sinks.{name}.path: cannot open {}", p.display()), e)
+                        })?)
+                    }
+                };
+                let enc = make_encoder(s.encoder, s, sink.is_terminal())
+                    .map_err(|e| Error::Config(format!("sinks.{name}.{e}")))?;
+                let level = Arc::new(AtomicU8::new(s.level.number()));
+                sink_levels.push((name.clone(), level.clone()));
+                slots.push(SinkSlot::new(name.clone(), level, enc, sink, s.sync, s.sync_interval_ms));
+            }
+        }
+        for (name, sink, kind) in b.extra {
+            let sc = config::SinkConfig::new(SinkKind::Stderr);
+            let enc = make_encoder(kind, &sc, false)?;
+            let level = Arc::new(AtomicU8::new(Level::TRACE.number()));
+            sink_levels.push((name.clone(), level.clone()));
+            slots.push(SinkSlot::new(name, level, enc, sink, config::SyncPolicy::None, 1000));
+        }
+        if slots.is_empty() {
+            return Err(Error::Config("sinks: at least one sink is required".into()));
+        }
+        let ring_dir = cfg.ring_dir.clone().unwrap_or_else(default_ring_dir);
+        let instance = Instance::create(&ring_dir).map_err(|e| {
+            Error::Io(format!("ring_dir: cannot create an instance in {}", ring_dir.display()), e)
+        })?;
+        let shared = Arc::new(Shared {
+            state: AtomicU8::new(RUNNING),
+            capacity: cfg.ring_capacity,
+            max_frame: cfg.ring_capacity / 2,
+            high_water: cfg.ring_capacity / 2,
+            policy: cfg.full_policy,
+            block_timeout: Duration::from_millis(cfg.block_timeout_ms),
+            interval: Duration::from_millis(cfg.flush_interval_ms),
+            instance_dir: instance.dir.clone(),
+            instance: Mutex::new(Some(instance)),
+            next_ring: AtomicU32::new(0),
+            rings: Mutex::new(Vec::new()),
+            rings_gen: AtomicU64::new(0),
+            registry: Registry::new(),
+            roots: Mutex::new(HashMap::new()),
+            cells: Mutex::new(HashMap::new()),
+            levels: Mutex::new((cfg.level, cfg.levels.clone())),
+            sink_levels,
+            flusher: OnceLock::new(),
+            wake_pending: AtomicBool::new(false),
+            flush_req: AtomicU64::new(0),
+            flush_done: Mutex::new(0),
+            flush_cv: Condvar::new(),
+            stop: AtomicBool::new(false),
+            exited: AtomicBool::new(false),
+            counters: Counters::default(),
+        });
+        let flusher = Flusher::new(shared.clone(), slots);
+        let handle = std::thread::Builder::new()
+            .name("ringlog-flusher".into())
+            .spawn(move || flusher.run())
+            .map_err(|e| Error::Io("cannot start the flusher thread".into(), e))?;
+        let _ = shared.flusher.set(handle.thread().clone());
+        Ok(Runtime {
+            shared,
+            join: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    /// The root logger called `name` (created on first use, then shared).
+    pub fn logger(&self, name: &str) -> Logger {
+        self.logger_bytes(name.as_bytes())
+    }
+
+    /// [`Runtime::logger`] with a name given as bytes.
+    pub fn logger_bytes(&self, name: &[u8]) -> Logger {
+        let sh = &self.shared;
+        let mut roots = lock(&sh.roots);
+        if let Some(l) = roots.get(name) {
+            return l.clone();
+        }
+        let cell = lock(&sh.cells)
+            .entry(name.into())
+            .or_insert_with(|| Arc::new(LevelCell::new(sh.threshold(name))))
+            .clone();
+        let (id, def) = sh.registry.define(name, Vec::new(), 0);
+        let l = Logger {
+            inner: Arc::new(LoggerInner {
+                id,
+                def,
+                level: cell,
+                rt: sh.clone(),
+                child: false,
+            }),
+        };
+        roots.insert(name.into(), l.clone());
+        l
+    }
+
+    /// Waits until every record logged before this call is written (and
+    /// synced, for sinks with a sync policy).
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when that takes longer than `timeout`;
+    /// [`Error::Shutdown`] after shutdown.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let sh = &self.shared;
+        if sh.exited.load(Ordering::Acquire) {
+            return Err(Error::Shutdown);
+        }
+        // Ordering: AcqRel: our earlier commits (Release stores of ring
+        // tails) happen before the flusher's Acquire load of `flush_req`,
+        // so the cycle that serves this ticket sees them.
+        let ticket = sh.flush_req.fetch_add(1, Ordering::AcqRel) + 1;
+        sh.wake_pending.store(false, Ordering::Relaxed);
+        sh.wake();
+        let deadline = Instant::now() + timeout;
+        let mut done = lock(&sh.flush_done);
+        while *done < ticket {
+            if sh.exited.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Timeout);
+            }
+            done = sh
+                .flush_cv
+                .wait_timeout(done, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Ok(())
+    }
+
+    /// Writes everything logged, stops the flusher and, when every ring is
+    /// empty, removes the instance directory. Records logged afterwards are
+    /// refused with [`crate::LogError::Shutdown`]. Calling it again is a
+    /// no-op.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when the flusher needs longer than `timeout`; it
+    /// then goes on in the background and the directory is left for
+    /// recovery.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        let sh = &self.shared;
+        if sh
+            .state
+            .compare_exchange(RUNNING, CLOSING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Ok(());
+        }
+        sh.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = sh.flusher.get() {
+            t.unpark();
+        }
+        let deadline = Instant::now() + timeout;
+        {
+            let mut g = lock(&sh.flush_done);
+            while !sh.exited.load(Ordering::Acquire) {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::Timeout);
+                }
+                g = sh
+                    .flush_cv
+                    .wait_timeout(g, deadline - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
+        if let Some(h) = lock(&self.join).take() {
+            let _ = h.join();
+        }
+        // A record whose call raced with shutdown may have been committed
+        // after the final drain: then the directory stays for recovery.
+        let all_empty = lock(&sh.rings).iter().all(|r| {
+            let (h, t) = r.readable();
+            h == t
+        });
+        if all_empty {
+            if let Some(inst) = lock(&sh.instance).take() {
+                let _ = inst.remove();
+            }
+        }
+        sh.state.store(CLOSED, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// True until [`Runtime::shutdown`] begins.
+    pub fn is_running(&self) -> bool {
+        self.shared.state.load(Ordering::Relaxed) == RUNNING
+    }
+
+    /// The instance directory (`<ring_dir>/<pid>-<start>-<nonce>`).
+    pub fn instance_dir(&self) -> &std::path::Path {
+        &self.shared.instance_dir
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let sh = &self.shared;
+        let c = &sh.counters;
+        let rings = lock(&sh.rings);
+        let (mut logged, mut dropped) = (Counters::get(&c.retired_logged), Counters::get(&c.retired_dropped));
+        for r in rings.iter() {
+            let rc = &r.header().counters;
+            logged += rc.committed.load(Ordering::Relaxed);
+            dropped += rc.dropped.load(Ordering::Relaxed);
+        }
+        Stats {
+            logged,
+            dropped_full: dropped,
+            rejected_too_large: Counters::get(&c.rejected_too_large),
+            rejected_invalid: Counters::get(&c.rejected_invalid),
+            rejected_shutdown: Counters::get(&c.rejected_shutdown),
+            written: Counters::get(&c.written),
+            bytes_written: Counters::get(&c.bytes_written),
+            write_errors: Counters::get(&c.write_errors),
+            sink_panics: Counters::get(&c.sink_panics),
+            recovered: Counters::get(&c.recovered),
+            ring_high_water: Counters::get(&c.ring_high_water),
+            rings_active: rings.len() as u64,
+            rings_reclaimed: Counters::get(&c.rings_reclaimed),
+        }
+    }
+
+    /// Changes levels at run time: `{"level": …, "levels": {…},
+    /// "sinks": {"name": {"level": …}}}`. Each change is an atomic store;
+    /// nothing restarts.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming a key that cannot change at run time, a bad
+    /// level, or an unknown sink.
+    pub fn reconfigure(&self, text: &str) -> Result<(), Error> {
+        let ch = LevelChanges::parse(text)?;
+        let sh = &self.shared;
+        for name in ch.sinks.keys() {
+            if !sh.sink_levels.iter().any(|(n, _)| n == name) {
+                return Err(Error::Config(format!("sinks.{name}: no sink has this name")));
+            }
+        }
+        {
+            let mut lv = lock(&sh.levels);
+            if let Some(l) = ch.level {
+                lv.0 = l;
+            }
+            if let Some(m) = ch.levels {
+                lv.1 = m.0;
+            }
+        }
+        for (name, c) in ch.sinks {
+            if let Some((_, cell)) = sh.sink_levels.iter().find(|(n, _)| *n == name) {
+                cell.store(c.level.number(), Ordering::Relaxed);
+            }
+        }
+        sh.refresh_levels();
+        Ok(())
+    }
+
+    /// Number of live logger definitions (roots and children not yet
+    /// retired), for tests of child-logger reclamation.
+    pub fn logger_definitions(&self) -> usize {
+        self.shared.registry.len()
+    }
+}

@@ -1,0 +1,76 @@
+//! Counters: what was logged, dropped, refused, written and recovered.
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// A snapshot of a runtime's counters.
+///
+/// Every record a producer hands in ends up in exactly one of `logged`,
+/// `dropped_full`, `rejected_too_large`, `rejected_invalid` or
+/// `rejected_shutdown`; every logged record is later counted in `written`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records committed to a ring.
+    pub logged: u64,
+    /// Records dropped because a ring was full.
+    pub dropped_full: u64,
+    /// Records refused because they were larger than half a ring.
+    pub rejected_too_large: u64,
+    /// Records refused because a field could not be read.
+    pub rejected_invalid: u64,
+    /// Records refused because the runtime was shut down (or the thread
+    /// was exiting, or its ring could not be created).
+    pub rejected_shutdown: u64,
+    /// Records the flusher consumed and handed to the sinks.
+    pub written: u64,
+    /// Bytes the sinks accepted.
+    pub bytes_written: u64,
+    /// Failed sink writes or syncs.
+    pub write_errors: u64,
+    /// Panics caught in encoders or sinks.
+    pub sink_panics: u64,
+    /// Records recovered from dead instances.
+    pub recovered: u64,
+    /// Most bytes the flusher found waiting in one ring.
+    pub ring_high_water: u64,
+    /// Rings currently registered.
+    pub rings_active: u64,
+    /// Rings drained and reclaimed after their thread exited.
+    pub rings_reclaimed: u64,
+}
+
+/// Runtime-wide counters that are not per ring.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub rejected_too_large: AtomicU64,
+    pub rejected_invalid: AtomicU64,
+    pub rejected_shutdown: AtomicU64,
+    pub written: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub write_errors: AtomicU64,
+    pub sink_panics: AtomicU64,
+    pub recovered: AtomicU64,
+    pub ring_high_water: AtomicU64,
+    pub rings_reclaimed: AtomicU64,
+    /// `committed` of reclaimed rings.
+    pub retired_logged: AtomicU64,
+    /// `dropped` of reclaimed rings.
+    pub retired_dropped: AtomicU64,
+}
+
+impl Counters {
+    /// Adds one; Relaxed: a statistic, read only for reporting.
+    #[inline]
+    pub fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Adds `n`; Relaxed: a statistic.
+    #[inline]
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Reads; Relaxed: a statistic.
+    #[inline]
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,177 @@
+//! The runtime's life and counters: init, flush, shutdown, stats,
+//! reconfigure, recover, version.
+
+use crate::error::*;
+use crate::ffi_fn;
+use crate::field::bytes;
+use std::ffi::c_char;
+use std::time::Duration;
+
+/// Counters, as `ringlog_stats_get` fills them. Fields are only ever
+/// appended in later versions.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ringlog_stats {
+    /// Records committed to a ring.
+    pub logged: u64,
+    /// Records dropped because a ring was full.
+    pub dropped_full: u64,
+    /// Records refused as larger than half a ring.
+    pub rejected_too_large: u64,
+    /// Records refused because a field could not be read.
+    pub rejected_invalid: u64,
+    /// Records refused after shutdown.
+    pub rejected_shutdown: u64,
+    /// Records the flusher handed to the sinks.
+    pub written: u64,
+    /// Bytes the sinks accepted.
+    pub bytes_written: u64,
+    /// Failed sink writes or syncs.
+    pub write_errors: u64,
+    /// Panics caught in encoders or sinks.
+    pub sink_panics: u64,
+    /// Records recovered from dead instances.
+    pub recovered: u64,
+    /// Most bytes the flusher found waiting in one ring.
+    pub ring_high_water: u64,
+    /// Rings currently registered.
+    pub rings_active: u64,
+    /// Rings reclaimed after their thread exited.
+    pub rings_reclaimed: u64,
+}
+
+ffi_fn! {
+    /// Starts ringlog with a JSON configuration (`len` bytes), or, when
+    /// `config_json` is NULL, from `RINGLOG_CONFIG` or the defaults; the
+    /// `RINGLOG_LEVEL`, `RINGLOG_OUTPUT` and `RINGLOG_FORMAT` overrides
+    /// apply either way. Registers an `atexit` handler that shuts down.
+    ///
+    /// Errors: `RINGLOG_E_CONFIG` (the message names the key),
+    /// `RINGLOG_E_IO`, `RINGLOG_E_STATE` (already running).
+    fn ringlog_init(config_json: *const c_char, len: usize) {
+        let text = if config_json.is_null() {
+            None
+        } else {
+            // SAFETY: caller contract: valid for len bytes.
+            let b = unsafe { bytes(config_json, len) }.unwrap_or(&[]);
+            match std::str::from_utf8(b) {
+                Ok(s) => Some(s),
+                Err(e) => return fail(RINGLOG_E_CONFIG, format_args!("config: not UTF-8: {e}")),
+            }
+        };
+        if ringlog::global::get().is_some_and(|rt| rt.is_running()) {
+            return fail(RINGLOG_E_STATE, format_args!("ringlog_init: already initialised; call ringlog_shutdown first or use ringlog_reconfigure"));
+        }
+        match ringlog::global::init(text) {
+            Ok(_) => RINGLOG_OK,
+            Err(e) => from_error(&e),
+        }
+    }
+}
+
+ffi_fn! {
+    /// Waits until every record logged before this call is written (and
+    /// synced for sinks with a sync policy), at most `timeout_ms`.
+    ///
+    /// Errors: `RINGLOG_E_TIMEOUT`, `RINGLOG_E_SHUTDOWN`, `RINGLOG_E_STATE`
+    /// (never initialised).
+    fn ringlog_flush(timeout_ms: u64) {
+        match ringlog::global::get() {
+            Some(rt) => match rt.flush(Duration::from_millis(timeout_ms)) {
+                Ok(()) => RINGLOG_OK,
+                Err(e) => from_error(&e),
+            },
+            None => fail(RINGLOG_E_STATE, format_args!("ringlog_flush: ringlog is not initialised")),
+        }
+    }
+}
+
+ffi_fn! {
+    /// Writes everything logged, stops the flusher and removes the instance
+    /// directory. Later `ringlog_log` calls return `RINGLOG_E_SHUTDOWN`.
+    /// Safe to call more than once, and before `ringlog_init`.
+    ///
+    /// Errors: `RINGLOG_E_TIMEOUT` (`shutdown_timeout_ms` passed; the
+    /// directory is left for recovery).
+    fn ringlog_shutdown() {
+        match ringlog::global::shutdown() {
+            Ok(()) => RINGLOG_OK,
+            Err(e) => from_error(&e),
+        }
+    }
+}
+
+ffi_fn! {
+    /// Fills `*out` with the counters.
+    ///
+    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_STATE` (never initialised).
+    fn ringlog_stats_get(out: *mut ringlog_stats) {
+        if out.is_null() {
+            return fail(RINGLOG_E_NULL, format_args!("ringlog_stats_get: out is NULL"));
+        }
+        let Some(rt) = ringlog::global::get() else {
+            return fail(RINGLOG_E_STATE, format_args!("ringlog_stats_get: ringlog is not initialised"));
+        };
+        let s = rt.stats();
+        let v = ringlog_stats {
+            logged: s.logged,
+            dropped_full: s.dropped_full,
+            rejected_too_large: s.rejected_too_large,
+            rejected_invalid: s.rejected_invalid,
+            rejected_shutdown: s.rejected_shutdown,
+            written: s.written,
+            bytes_written: s.bytes_written,
+            write_errors: s.write_errors,
+            sink_panics: s.sink_panics,
+            recovered: s.recovered,
+            ring_high_water: s.ring_high_water,
+            rings_active: s.rings_active,
+            rings_reclaimed: s.rings_reclaimed,
+        };
+        // SAFETY: out is non-NULL (checked) and writable (contract).
+        unsafe { *out = v };
+        RINGLOG_OK
+    }
+}
+
+ffi_fn! {
+    /// Changes levels at run time from a JSON document (`len` bytes):
+    /// `{"level": "debug", "levels": {"db": "warn"}, "sinks": {"file": {"level": "info"}}}`.
+    ///
+    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_CONFIG` (names the key; only
+    /// levels can change at run time), `RINGLOG_E_STATE`.
+    fn ringlog_reconfigure(config_json: *const c_char, len: usize) {
+        // SAFETY: caller contract.
+        let Some(b) = (unsafe { bytes(config_json, len) }) else {
+            return fail(RINGLOG_E_NULL, format_args!("ringlog_reconfigure: config_json is NULL"));
+        };
+        let Ok(text) = std::str::from_utf8(b) else {
+            return fail(RINGLOG_E_CONFIG, format_args!("config: not UTF-8"));
+        };
+        let Some(rt) = ringlog::global::get() else {
+            return fail(RINGLOG_E_STATE, format_args!("ringlog_reconfigure: ringlog is not initialised"));
+        };
+        match rt.reconfigure(text) {
+            Ok(()) => RINGLOG_OK,
+            Err(e) => from_error(&e),
+        }
+    }
+}
+
+ffi_fn! {
+    /// Recovers the records of dead instances under `ring_dir` (NULL = the
+    /// default ring directory) through the configured sinks.
+    ///
+    /// This version returns `RINGLOG_E_NOT_IMPLEMENTED`: recovery is not
+    /// built yet.
+    fn ringlog_recover(ring_dir: *const c_char, len: usize) {
+        let _ = (ring_dir, len);
+        fail(RINGLOG_E_NOT_IMPLEMENTED, format_args!("ringlog_recover: recovery is not implemented yet"))
+    }
+}
+
+/// The library version, e.g. `"0.1.0"`: a static NUL-terminated string.
+#[no_mangle]
+pub extern "C" fn ringlog_version() -> *const c_char {
+    crate::guard(c"".as_ptr(), || concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
+}
