@@ -292,8 +292,9 @@ impl Config {
         let mut c = match explicit {
             Some(t) => Config::parse(t)?,
             None => match env("RINGLOG_CONFIG").filter(|s| !s.trim().is_empty()) {
-                Some(v) if v.trim_start().starts_with('{') => Config::parse(&v)
-                    .map_err(|e| Error::Config(format!("RINGLOG_CONFIG: {e}")))?,
+                Some(v) if v.trim_start().starts_with('{') => {
+                    Config::parse(&v).map_err(|e| Error::Config(format!("RINGLOG_CONFIG: {e}")))?
+                }
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).map_err(|e| {
                         Error::Config(format!("RINGLOG_CONFIG: cannot read {path}: {e}"))
@@ -356,7 +357,9 @@ impl Config {
             ));
         }
         if self.sinks.is_empty() {
-            return Err(Error::Config("sinks: at least one sink is required".to_string()));
+            return Err(Error::Config(
+                "sinks: at least one sink is required".to_string(),
+            ));
         }
         for (name, s) in &self.sinks {
             match (s.kind, &s.path) {
@@ -423,7 +426,12 @@ mod tests {
     use super::*;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -451,8 +459,14 @@ mod tests {
             (r#"{"ring_capacity": 1000}"#, "ring_capacity"),
             (r#"{"full_policy": "sometimes"}"#, "full_policy"),
             (r#"{"sinks": {"f": {"type": "file"}}}"#, "sinks.f.path"),
-            (r#"{"sinks": {"f": {"type": "stdout", "path": "/x"}}}"#, "sinks.f.path"),
-            (r#"{"sinks": {"a": {"type": "stderr", "level": 99}}}"#, "sinks.a.level"),
+            (
+                r#"{"sinks": {"f": {"type": "stdout", "path": "/x"}}}"#,
+                "sinks.f.path",
+            ),
+            (
+                r#"{"sinks": {"a": {"type": "stderr", "level": 99}}}"#,
+                "sinks.a.level",
+            ),
             (r#"{"sinks": {"a": {"type": "pipe"}}}"#, "sinks.a.type"),
             (r#"{"flush_interval_ms": 0}"#, "flush_interval_ms"),
             (r#"{"levels": {"db": "nope"}}"#, "levels.db"),
@@ -503,8 +517,8 @@ mod tests {
 
     #[test]
     fn the_longest_prefix_sets_a_loggers_level() {
-        let c = Config::parse(r#"{"level": "info", "levels": {"db": "warn", "db.pool": 5}}"#)
-            .unwrap();
+        let c =
+            Config::parse(r#"{"level": "info", "levels": {"db": "warn", "db.pool": 5}}"#).unwrap();
         assert_eq!(c.level_for(b"db"), Level::WARN);
         assert_eq!(c.level_for(b"db.query"), Level::WARN);
         assert_eq!(c.level_for(b"db.pool.conn"), Level::DEBUG);
@@ -518,7 +532,9 @@ mod tests {
             .unwrap();
         assert_eq!(ch.level, Some(Level::DEBUG));
         assert_eq!(ch.sinks["a"].level, Level::WARN);
-        let e = LevelChanges::parse(r#"{"ring_capacity": 4096}"#).unwrap_err().to_string();
+        let e = LevelChanges::parse(r#"{"ring_capacity": 4096}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ring_capacity"), "{e}");
     }
 }

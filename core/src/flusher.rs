@@ -69,7 +69,9 @@ impl SinkSlot {
 
 impl std::fmt::Debug for SinkSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SinkSlot").field("name", &self.name).finish()
+        f.debug_struct("SinkSlot")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -267,9 +269,19 @@ impl Flusher {
                     kind::DROPS if body == DROPS_BODY => {
                         let mut b = [0u8; DROPS_BODY as usize];
                         s.ring.read(idx, &mut b);
-                        let w = |i: usize| u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+                        let w = |i: usize| {
+                            u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]))
+                        };
                         s.reported += w(0);
-                        push_drop_report(&mut self.synth, &mut self.entries, si as u32, w(0), w(1), w(2), w(3));
+                        push_drop_report(
+                            &mut self.synth,
+                            &mut self.entries,
+                            si as u32,
+                            w(0),
+                            w(1),
+                            w(2),
+                            w(3),
+                        );
                     }
                     _ => {}
                 }
@@ -287,7 +299,15 @@ impl Flusher {
                     let last = c.pending_last.load(Ordering::Relaxed);
                     let n = dropped - s.reported;
                     s.reported = dropped;
-                    push_drop_report(&mut self.synth, &mut self.entries, si as u32, n, first, last, crate::os::now_ns());
+                    push_drop_report(
+                        &mut self.synth,
+                        &mut self.entries,
+                        si as u32,
+                        n,
+                        first,
+                        last,
+                        crate::os::now_ns(),
+                    );
                 }
             }
         }
@@ -377,7 +397,10 @@ impl Flusher {
     /// Syncs sinks whose interval has passed.
     fn sync_due(&mut self) {
         for s in &mut self.sinks {
-            if s.unsynced && s.sync == SyncPolicy::Interval && s.last_sync.elapsed() >= s.sync_interval {
+            if s.unsynced
+                && s.sync == SyncPolicy::Interval
+                && s.last_sync.elapsed() >= s.sync_interval
+            {
                 sync_sink(&self.sh, s);
             }
         }

@@ -60,9 +60,7 @@ impl Instance {
             os::random_u64()
         );
         let dir = ring_dir.join(name);
-        std::fs::DirBuilder::new()
-            .mode_private()
-            .create(&dir)?;
+        std::fs::DirBuilder::new().mode_private().create(&dir)?;
         let lock = os::open_file(
             &dir.join("lock"),
             libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
@@ -75,7 +73,6 @@ impl Instance {
         }
         Ok(Instance { dir, _lock: lock })
     }
-
 
     /// Removes the directory and everything in it (a clean shutdown).
     pub(crate) fn remove(self) -> io::Result<()> {

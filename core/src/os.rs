@@ -83,7 +83,10 @@ pub(crate) fn ensure_private_dir(dir: &Path, mode: libc::mode_t) -> io::Result<(
     if !md.file_type().is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            format!("{} is not a directory (a link or file is in its place)", dir.display()),
+            format!(
+                "{} is not a directory (a link or file is in its place)",
+                dir.display()
+            ),
         ));
     }
     // SAFETY: geteuid has no preconditions.
@@ -91,13 +94,21 @@ pub(crate) fn ensure_private_dir(dir: &Path, mode: libc::mode_t) -> io::Result<(
     if md.uid() != uid {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            format!("{} is owned by uid {}, not by this user ({uid})", dir.display(), md.uid()),
+            format!(
+                "{} is owned by uid {}, not by this user ({uid})",
+                dir.display(),
+                md.uid()
+            ),
         ));
     }
     if md.mode() & 0o022 != 0 {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            format!("{} is writable by group or others (mode {:o})", dir.display(), md.mode() & 0o777),
+            format!(
+                "{} is writable by group or others (mode {:o})",
+                dir.display(),
+                md.mode() & 0o777
+            ),
         ));
     }
     Ok(())

@@ -82,7 +82,11 @@ pub(crate) fn log<F: FieldSource>(
         Counters::bump(&rt.counters.rejected_too_large);
         return Err(LogError::TooLarge);
     }
-    let ts_ns = if ts_ns == 0 { crate::os::now_ns() } else { ts_ns };
+    let ts_ns = if ts_ns == 0 {
+        crate::os::now_ns()
+    } else {
+        ts_ns
+    };
     let head = Head {
         ts_ns,
         seq: 0,
@@ -262,13 +266,18 @@ impl Producer {
         body[16..24].copy_from_slice(&self.pending_last.to_ne_bytes());
         body[24..32].copy_from_slice(&crate::os::now_ns().to_ne_bytes());
         let crc = crc32c::crc32c(&body);
-        self.ring.write(idx, &frame_header(kind::DROPS, DROPS_BODY, crc));
+        self.ring
+            .write(idx, &frame_header(kind::DROPS, DROPS_BODY, crc));
         self.ring.write(idx + 8, &body);
         self.ring.commit(&mut self.cur, len);
         self.pending = 0;
         // Ordering: Relaxed: the drop frame itself is published by the
         // commit above; this mirror is read only at reclaim or shutdown.
-        self.ring.header().counters.pending.store(0, Ordering::Relaxed);
+        self.ring
+            .header()
+            .counters
+            .pending
+            .store(0, Ordering::Relaxed);
     }
 }
 

@@ -96,7 +96,10 @@ impl fmt::Display for RecordError {
                 write!(f, "field {index}: key pointer is NULL but key_len is not 0")
             }
             RecordError::NullValue { index } => {
-                write!(f, "field {index}: value pointer is NULL but its length is not 0")
+                write!(
+                    f,
+                    "field {index}: value pointer is NULL but its length is not 0"
+                )
             }
             RecordError::UnknownType { index, code } => {
                 write!(f, "field {index}: unknown field type code {code}")

@@ -65,7 +65,12 @@ impl Registry {
     }
 
     /// Adds a definition and returns its id.
-    pub(crate) fn define(&self, name: &[u8], bound: Vec<u8>, bound_count: u32) -> (u64, Arc<LoggerDef>) {
+    pub(crate) fn define(
+        &self,
+        name: &[u8],
+        bound: Vec<u8>,
+        bound_count: u32,
+    ) -> (u64, Arc<LoggerDef>) {
         debug_assert!(validate_fields(&bound, bound_count, 0) == Ok(bound.len()));
         // Ordering: Relaxed: ids only need to be unique; the definition is
         // published to the flusher by the mutex below, before any record

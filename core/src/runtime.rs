@@ -101,7 +101,12 @@ impl Shared {
         // Ordering: Relaxed: ids only need to be unique.
         let id = self.next_ring.fetch_add(1, Ordering::Relaxed);
         let path = crate::instance::ring_path(&self.instance_dir, id);
-        let ring = Arc::new(Ring::create(&path, self.capacity, id, crate::os::thread_id())?);
+        let ring = Arc::new(Ring::create(
+            &path,
+            self.capacity,
+            id,
+            crate::os::thread_id(),
+        )?);
         lock(&self.rings).push(ring.clone());
         // Ordering: Release pairs with the flusher's Acquire load: it then
         // locks `rings` and finds this ring.
@@ -152,7 +157,9 @@ pub struct Builder {
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder").field("config", &self.config).finish()
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -185,12 +192,17 @@ impl Builder {
     }
 }
 
-fn make_encoder(kind: EncoderKind, s: &config::SinkConfig, tty: bool) -> Result<Box<dyn Encoder>, Error> {
+fn make_encoder(
+    kind: EncoderKind,
+    s: &config::SinkConfig,
+    tty: bool,
+) -> Result<Box<dyn Encoder>, Error> {
     Ok(match kind {
         EncoderKind::Json => Box::new(JsonEncoder::new(s.json.clone())),
         EncoderKind::Logfmt => Box::new(LogfmtEncoder::new(s.logfmt.clone())),
         EncoderKind::Console => Box::new(
-            ConsoleEncoder::new(s.console.clone(), tty).map_err(|e| Error::Config(format!("console.{e}")))?,
+            ConsoleEncoder::new(s.console.clone(), tty)
+                .map_err(|e| Error::Config(format!("console.{e}")))?,
         ),
     })
 }
@@ -234,7 +246,14 @@ impl Runtime {
                     .map_err(|e| Error::Config(format!("sinks.{name}.{e}")))?;
                 let level = Arc::new(AtomicU8::new(s.level.number()));
                 sink_levels.push((name.clone(), level.clone()));
-                slots.push(SinkSlot::new(name.clone(), level, enc, sink, s.sync, s.sync_interval_ms));
+                slots.push(SinkSlot::new(
+                    name.clone(),
+                    level,
+                    enc,
+                    sink,
+                    s.sync,
+                    s.sync_interval_ms,
+                ));
             }
         }
         for (name, sink, kind) in b.extra {
@@ -242,14 +261,27 @@ impl Runtime {
             let enc = make_encoder(kind, &sc, false)?;
             let level = Arc::new(AtomicU8::new(Level::TRACE.number()));
             sink_levels.push((name.clone(), level.clone()));
-            slots.push(SinkSlot::new(name, level, enc, sink, config::SyncPolicy::None, 1000));
+            slots.push(SinkSlot::new(
+                name,
+                level,
+                enc,
+                sink,
+                config::SyncPolicy::None,
+                1000,
+            ));
         }
         if slots.is_empty() {
             return Err(Error::Config("sinks: at least one sink is required".into()));
         }
         let ring_dir = cfg.ring_dir.clone().unwrap_or_else(default_ring_dir);
         let instance = Instance::create(&ring_dir).map_err(|e| {
-            Error::Io(format!("ring_dir: cannot create an instance in {}", ring_dir.display()), e)
+            Error::Io(
+                format!(
+                    "ring_dir: cannot create an instance in {}",
+                    ring_dir.display()
+                ),
+                e,
+            )
         })?;
         let shared = Arc::new(Shared {
             state: AtomicU8::new(RUNNING),
@@ -426,7 +458,10 @@ impl Runtime {
         let sh = &self.shared;
         let c = &sh.counters;
         let rings = lock(&sh.rings);
-        let (mut logged, mut dropped) = (Counters::get(&c.retired_logged), Counters::get(&c.retired_dropped));
+        let (mut logged, mut dropped) = (
+            Counters::get(&c.retired_logged),
+            Counters::get(&c.retired_dropped),
+        );
         for r in rings.iter() {
             let rc = &r.header().counters;
             logged += rc.committed.load(Ordering::Relaxed);
@@ -461,7 +496,9 @@ impl Runtime {
         let sh = &self.shared;
         for name in ch.sinks.keys() {
             if !sh.sink_levels.iter().any(|(n, _)| n == name) {
-                return Err(Error::Config(format!("sinks.{name}: no sink has this name")));
+                return Err(Error::Config(format!(
+                    "sinks.{name}: no sink has this name"
+                )));
             }
         }
         {

@@ -1,7 +1,6 @@
 //! The calling thread's trace context: `ringlog_context_*`.
 
 use crate::error::*;
-use crate::ffi_fn;
 use crate::field::bytes;
 use ringlog::TraceContext;
 use std::ffi::c_char;
@@ -18,14 +17,25 @@ pub struct ringlog_trace_context {
     pub flags: u8,
 }
 
-ffi_fn! {
-    /// Sets the calling thread's current trace context from raw ids; records
-    /// logged on this thread without an explicit context carry it.
-    ///
-    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_TRACE` (an all-zero id).
-    fn ringlog_context_set(trace_id: *const u8, span_id: *const u8, flags: u8) {
+/// Sets the calling thread's current trace context from raw ids; records
+/// logged on this thread without an explicit context carry it.
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_TRACE` (an all-zero id).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_context_set(
+    trace_id: *const u8,
+    span_id: *const u8,
+    flags: u8,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         if trace_id.is_null() || span_id.is_null() {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_context_set: an id pointer is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_context_set: an id pointer is NULL"),
+            );
         }
         let mut t = [0u8; 16];
         let mut s = [0u8; 8];
@@ -39,36 +49,56 @@ ffi_fn! {
                 ringlog::context::set_current(Some(c));
                 RINGLOG_OK
             }
-            None => fail(RINGLOG_E_TRACE, format_args!("ringlog_context_set: trace_id or span_id is all zeros")),
+            None => fail(
+                RINGLOG_E_TRACE,
+                format_args!("ringlog_context_set: trace_id or span_id is all zeros"),
+            ),
         }
-    }
+    })
 }
 
-ffi_fn! {
-    /// Sets the calling thread's current trace context from a W3C
-    /// `traceparent` value (`00-<32 hex>-<16 hex>-<2 hex>`).
-    ///
-    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_TRACE` (malformed; the message
-    /// says which part).
-    fn ringlog_context_set_traceparent(s: *const c_char, len: usize) {
+/// Sets the calling thread's current trace context from a W3C
+/// `traceparent` value (`00-<32 hex>-<16 hex>-<2 hex>`).
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_TRACE` (malformed; the message
+/// says which part).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_context_set_traceparent(
+    s: *const c_char,
+    len: usize,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         // SAFETY: caller contract.
         let Some(b) = (unsafe { bytes(s, len) }) else {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_context_set_traceparent: s is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_context_set_traceparent: s is NULL"),
+            );
         };
         match TraceContext::parse_traceparent(b) {
             Ok(c) => {
                 ringlog::context::set_current(Some(c));
                 RINGLOG_OK
             }
-            Err(m) => fail(RINGLOG_E_TRACE, format_args!("ringlog_context_set_traceparent: {m}")),
+            Err(m) => fail(
+                RINGLOG_E_TRACE,
+                format_args!("ringlog_context_set_traceparent: {m}"),
+            ),
         }
-    }
+    })
 }
 
-ffi_fn! {
-    /// Clears the calling thread's current trace context.
-    fn ringlog_context_clear() {
+/// Clears the calling thread's current trace context.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_context_clear() -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         ringlog::context::clear_current();
         RINGLOG_OK
-    }
+    })
 }

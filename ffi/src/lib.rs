@@ -35,21 +35,10 @@ pub(crate) fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(v) => v,
         Err(_) => {
-            error::set(format_args!("internal error: a panic was caught at the C boundary"));
+            error::set(format_args!(
+                "internal error: a panic was caught at the C boundary"
+            ));
             on_panic
         }
     }
 }
-
-/// Declares a C function returning a `ringlog_result` whose body runs in
-/// [`guard`]: a panic returns `RINGLOG_E_PANIC`.
-macro_rules! ffi_fn {
-    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$m])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $crate::error::ringlog_result {
-            $crate::guard($crate::error::RINGLOG_E_PANIC, move || $body)
-        }
-    };
-}
-pub(crate) use ffi_fn;

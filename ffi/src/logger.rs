@@ -2,7 +2,6 @@
 
 use crate::context::ringlog_trace_context;
 use crate::error::*;
-use crate::ffi_fn;
 use crate::field::{bytes, fields, ringlog_field};
 use ringlog::{Level, Logger, TraceContext};
 use std::ffi::c_char;
@@ -24,9 +23,10 @@ pub const RINGLOG_LEVEL_FATAL: ringlog_level = 21;
 
 /// An opaque logger handle.
 ///
-/// Root loggers (`ringlog_logger_get`) live until the process exits and
-/// must not be freed. Child loggers (`ringlog_logger_with`) belong to the
-/// caller, who frees each with `ringlog_logger_free` once no thread uses it.
+/// Every handle (from `ringlog_logger_get` or `ringlog_logger_with`)
+/// belongs to the caller, who frees it with `ringlog_logger_free` once no
+/// thread uses it; not freeing a root handle only keeps a few bytes. A
+/// handle may be used from any number of threads at once.
 #[derive(Debug)]
 pub struct ringlog_logger {
     inner: Logger,
@@ -40,55 +40,84 @@ unsafe fn handle<'a>(p: *const ringlog_logger) -> Option<&'a ringlog_logger> {
     unsafe { p.as_ref() }
 }
 
-ffi_fn! {
-    /// Gets the root logger called `name` (`len` bytes), starting the
-    /// runtime with the defaults and environment if `ringlog_init` was not
-    /// called. Repeated calls with the same name return handles to the same
-    /// logger. Writes the handle to `*out` on success.
-    ///
-    /// Errors: `RINGLOG_E_NULL` (out NULL, or name NULL with len > 0), and
-    /// those of `ringlog_init`.
-    fn ringlog_logger_get(name: *const c_char, len: usize, out: *mut *mut ringlog_logger) {
+/// Gets the root logger called `name` (`len` bytes), starting the
+/// runtime with the defaults and environment if `ringlog_init` was not
+/// called. Repeated calls with the same name return handles to the same
+/// logger. Writes the handle to `*out` on success.
+///
+/// Errors: `RINGLOG_E_NULL` (out NULL, or name NULL with len > 0), and
+/// those of `ringlog_init`.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_logger_get(
+    name: *const c_char,
+    len: usize,
+    out: *mut *mut ringlog_logger,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         if out.is_null() {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_logger_get: out is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_logger_get: out is NULL"),
+            );
         }
         // SAFETY: caller contract: valid for len bytes.
         let Some(name) = (unsafe { bytes(name, len) }) else {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_logger_get: name is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_logger_get: name is NULL"),
+            );
         };
         let rt = match ringlog::global::get_or_init() {
             Ok(rt) => rt,
             Err(e) => return from_error(&e),
         };
-        let h = Box::new(ringlog_logger { inner: rt.logger_bytes(name) });
+        let h = Box::new(ringlog_logger {
+            inner: rt.logger_bytes(name),
+        });
         // SAFETY: out is non-NULL and points at writable storage (contract).
         unsafe { *out = Box::into_raw(h) };
         RINGLOG_OK
-    }
+    })
 }
 
-ffi_fn! {
-    /// Makes a child of `parent` with `n` bound fields, which are copied
-    /// now and written with every record the child logs. The child shares
-    /// the parent's name and level. Free it with `ringlog_logger_free`.
-    ///
-    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_FIELD`.
-    fn ringlog_logger_with(
-        parent: *const ringlog_logger,
-        fields_ptr: *const ringlog_field,
-        n: usize,
-        out: *mut *mut ringlog_logger,
-    ) {
+/// Makes a child of `parent` with `n` bound fields, which are copied
+/// now and written with every record the child logs. The child shares
+/// the parent's name and level. Free it with `ringlog_logger_free`.
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_FIELD`.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_logger_with(
+    parent: *const ringlog_logger,
+    fields_ptr: *const ringlog_field,
+    n: usize,
+    out: *mut *mut ringlog_logger,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         // SAFETY: caller contract.
         let Some(parent) = (unsafe { handle(parent) }) else {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_logger_with: parent is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_logger_with: parent is NULL"),
+            );
         };
         if out.is_null() {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_logger_with: out is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_logger_with: out is NULL"),
+            );
         }
         // SAFETY: caller contract.
         let Some(fs) = (unsafe { fields(fields_ptr, n) }) else {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_logger_with: fields is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_logger_with: fields is NULL"),
+            );
         };
         match parent.inner.child(fs) {
             Ok(child) => {
@@ -99,7 +128,7 @@ ffi_fn! {
             }
             Err(e) => fail(RINGLOG_E_FIELD, format_args!("ringlog_logger_with: {e}")),
         }
-    }
+    })
 }
 
 /// Frees a logger handle. NULL is ignored. Every handle (root or child) is
@@ -124,7 +153,10 @@ pub unsafe extern "C" fn ringlog_logger_free(logger: *mut ringlog_logger) {
 /// # Safety
 /// `logger` is NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn ringlog_logger_enabled(logger: *const ringlog_logger, level: ringlog_level) -> bool {
+pub unsafe extern "C" fn ringlog_logger_enabled(
+    logger: *const ringlog_logger,
+    level: ringlog_level,
+) -> bool {
     crate::guard(false, || {
         // SAFETY: caller contract.
         match unsafe { handle(logger) } {
@@ -155,15 +187,24 @@ unsafe fn log_impl(
         return fail(RINGLOG_E_NULL, format_args!("ringlog_log: logger is NULL"));
     };
     let Some(lv) = Level::from_number(level) else {
-        return fail(RINGLOG_E_LEVEL, format_args!("ringlog_log: level {level} is not 1..24"));
+        return fail(
+            RINGLOG_E_LEVEL,
+            format_args!("ringlog_log: level {level} is not 1..24"),
+        );
     };
     // SAFETY: caller contract.
     let Some(m) = (unsafe { bytes(msg, msg_len) }) else {
-        return fail(RINGLOG_E_NULL, format_args!("ringlog_log: msg is NULL but msg_len is {msg_len}"));
+        return fail(
+            RINGLOG_E_NULL,
+            format_args!("ringlog_log: msg is NULL but msg_len is {msg_len}"),
+        );
     };
     // SAFETY: caller contract.
     let Some(fs) = (unsafe { fields(fields_ptr, n) }) else {
-        return fail(RINGLOG_E_NULL, format_args!("ringlog_log: fields is NULL but n_fields is {n}"));
+        return fail(
+            RINGLOG_E_NULL,
+            format_args!("ringlog_log: fields is NULL but n_fields is {n}"),
+        );
     };
     match l.inner.log_with(lv, ts_ns, ctx, m, fs) {
         Ok(()) => RINGLOG_OK,
@@ -171,68 +212,96 @@ unsafe fn log_impl(
     }
 }
 
-ffi_fn! {
-    /// Logs a record: message `msg` (`msg_len` bytes) and `n_fields`
-    /// fields, stamped now, with the thread's current trace context.
-    /// Returns at once with `RINGLOG_OK` when the level is off.
-    ///
-    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_LEVEL`, `RINGLOG_E_FIELD`,
-    /// `RINGLOG_E_TOO_LARGE`, `RINGLOG_E_FULL`, `RINGLOG_E_SHUTDOWN`. Every
-    /// record not logged is counted in the stats.
-    fn ringlog_log(
-        logger: *const ringlog_logger,
-        level: ringlog_level,
-        msg: *const c_char,
-        msg_len: usize,
-        fields: *const ringlog_field,
-        n_fields: usize,
-    ) {
+/// Logs a record: message `msg` (`msg_len` bytes) and `n_fields`
+/// fields, stamped now, with the thread's current trace context.
+/// Returns at once with `RINGLOG_OK` when the level is off.
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_LEVEL`, `RINGLOG_E_FIELD`,
+/// `RINGLOG_E_TOO_LARGE`, `RINGLOG_E_FULL`, `RINGLOG_E_SHUTDOWN`. Every
+/// record not logged is counted in the stats.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_log(
+    logger: *const ringlog_logger,
+    level: ringlog_level,
+    msg: *const c_char,
+    msg_len: usize,
+    fields: *const ringlog_field,
+    n_fields: usize,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         // SAFETY: forwarded caller contract.
         unsafe { log_impl(logger, level, 0, None, msg, msg_len, fields, n_fields) }
-    }
+    })
 }
 
-ffi_fn! {
-    /// As `ringlog_log`, with an explicit timestamp in ns since the Unix
-    /// epoch (0 = now), for bindings whose language already stamped it.
-    fn ringlog_log_at(
-        logger: *const ringlog_logger,
-        level: ringlog_level,
-        ts_ns: u64,
-        msg: *const c_char,
-        msg_len: usize,
-        fields: *const ringlog_field,
-        n_fields: usize,
-    ) {
+/// As `ringlog_log`, with an explicit timestamp in ns since the Unix
+/// epoch (0 = now), for bindings whose language already stamped it.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_log_at(
+    logger: *const ringlog_logger,
+    level: ringlog_level,
+    ts_ns: u64,
+    msg: *const c_char,
+    msg_len: usize,
+    fields: *const ringlog_field,
+    n_fields: usize,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         // SAFETY: forwarded caller contract.
         unsafe { log_impl(logger, level, ts_ns, None, msg, msg_len, fields, n_fields) }
-    }
+    })
 }
 
-ffi_fn! {
-    /// As `ringlog_log_at`, with an explicit trace context (NULL = the
-    /// thread's current one), so a binding can log a record in one call.
-    ///
-    /// Errors: as `ringlog_log`, and `RINGLOG_E_TRACE` for an all-zero id.
-    fn ringlog_log_ctx(
-        logger: *const ringlog_logger,
-        level: ringlog_level,
-        ts_ns: u64,
-        ctx: *const ringlog_trace_context,
-        msg: *const c_char,
-        msg_len: usize,
-        fields: *const ringlog_field,
-        n_fields: usize,
-    ) {
+/// As `ringlog_log_at`, with an explicit trace context (NULL = the
+/// thread's current one), so a binding can log a record in one call.
+///
+/// Errors: as `ringlog_log`, and `RINGLOG_E_TRACE` for an all-zero id.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_log_ctx(
+    logger: *const ringlog_logger,
+    level: ringlog_level,
+    ts_ns: u64,
+    ctx: *const ringlog_trace_context,
+    msg: *const c_char,
+    msg_len: usize,
+    fields: *const ringlog_field,
+    n_fields: usize,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         // SAFETY: caller contract: ctx is NULL or valid.
         let c = match unsafe { ctx.as_ref() } {
             None => None,
             Some(c) => match TraceContext::new(c.trace_id, c.span_id, c.flags) {
                 Some(t) => Some(t),
-                None => return fail(RINGLOG_E_TRACE, format_args!("ringlog_log_ctx: trace_id or span_id is all zeros")),
+                None => {
+                    return fail(
+                        RINGLOG_E_TRACE,
+                        format_args!("ringlog_log_ctx: trace_id or span_id is all zeros"),
+                    )
+                }
             },
         };
         // SAFETY: forwarded caller contract.
-        unsafe { log_impl(logger, level, ts_ns, c.as_ref(), msg, msg_len, fields, n_fields) }
-    }
+        unsafe {
+            log_impl(
+                logger,
+                level,
+                ts_ns,
+                c.as_ref(),
+                msg,
+                msg_len,
+                fields,
+                n_fields,
+            )
+        }
+    })
 }

@@ -2,7 +2,6 @@
 //! reconfigure, recover, version.
 
 use crate::error::*;
-use crate::ffi_fn;
 use crate::field::bytes;
 use std::ffi::c_char;
 use std::time::Duration;
@@ -40,15 +39,19 @@ pub struct ringlog_stats {
     pub rings_reclaimed: u64,
 }
 
-ffi_fn! {
-    /// Starts ringlog with a JSON configuration (`len` bytes), or, when
-    /// `config_json` is NULL, from `RINGLOG_CONFIG` or the defaults; the
-    /// `RINGLOG_LEVEL`, `RINGLOG_OUTPUT` and `RINGLOG_FORMAT` overrides
-    /// apply either way. Registers an `atexit` handler that shuts down.
-    ///
-    /// Errors: `RINGLOG_E_CONFIG` (the message names the key),
-    /// `RINGLOG_E_IO`, `RINGLOG_E_STATE` (already running).
-    fn ringlog_init(config_json: *const c_char, len: usize) {
+/// Starts ringlog with a JSON configuration (`len` bytes), or, when
+/// `config_json` is NULL, from `RINGLOG_CONFIG` or the defaults; the
+/// `RINGLOG_LEVEL`, `RINGLOG_OUTPUT` and `RINGLOG_FORMAT` overrides
+/// apply either way. Registers an `atexit` handler that shuts down.
+///
+/// Errors: `RINGLOG_E_CONFIG` (the message names the key),
+/// `RINGLOG_E_IO`, `RINGLOG_E_STATE` (already running).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_init(config_json: *const c_char, len: usize) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         let text = if config_json.is_null() {
             None
         } else {
@@ -66,51 +69,68 @@ ffi_fn! {
             Ok(_) => RINGLOG_OK,
             Err(e) => from_error(&e),
         }
-    }
+    })
 }
 
-ffi_fn! {
-    /// Waits until every record logged before this call is written (and
-    /// synced for sinks with a sync policy), at most `timeout_ms`.
-    ///
-    /// Errors: `RINGLOG_E_TIMEOUT`, `RINGLOG_E_SHUTDOWN`, `RINGLOG_E_STATE`
-    /// (never initialised).
-    fn ringlog_flush(timeout_ms: u64) {
-        match ringlog::global::get() {
-            Some(rt) => match rt.flush(Duration::from_millis(timeout_ms)) {
-                Ok(()) => RINGLOG_OK,
-                Err(e) => from_error(&e),
-            },
-            None => fail(RINGLOG_E_STATE, format_args!("ringlog_flush: ringlog is not initialised")),
-        }
-    }
-}
-
-ffi_fn! {
-    /// Writes everything logged, stops the flusher and removes the instance
-    /// directory. Later `ringlog_log` calls return `RINGLOG_E_SHUTDOWN`.
-    /// Safe to call more than once, and before `ringlog_init`.
-    ///
-    /// Errors: `RINGLOG_E_TIMEOUT` (`shutdown_timeout_ms` passed; the
-    /// directory is left for recovery).
-    fn ringlog_shutdown() {
-        match ringlog::global::shutdown() {
+/// Waits until every record logged before this call is written (and
+/// synced for sinks with a sync policy), at most `timeout_ms`.
+///
+/// Errors: `RINGLOG_E_TIMEOUT`, `RINGLOG_E_SHUTDOWN`, `RINGLOG_E_STATE`
+/// (never initialised).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_flush(timeout_ms: u64) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || match ringlog::global::get() {
+        Some(rt) => match rt.flush(Duration::from_millis(timeout_ms)) {
             Ok(()) => RINGLOG_OK,
             Err(e) => from_error(&e),
-        }
-    }
+        },
+        None => fail(
+            RINGLOG_E_STATE,
+            format_args!("ringlog_flush: ringlog is not initialised"),
+        ),
+    })
 }
 
-ffi_fn! {
-    /// Fills `*out` with the counters.
-    ///
-    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_STATE` (never initialised).
-    fn ringlog_stats_get(out: *mut ringlog_stats) {
+/// Writes everything logged, stops the flusher and removes the instance
+/// directory. Later `ringlog_log` calls return `RINGLOG_E_SHUTDOWN`.
+/// Safe to call more than once, and before `ringlog_init`.
+///
+/// Errors: `RINGLOG_E_TIMEOUT` (`shutdown_timeout_ms` passed; the
+/// directory is left for recovery).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_shutdown() -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || match ringlog::global::shutdown() {
+        Ok(()) => RINGLOG_OK,
+        Err(e) => from_error(&e),
+    })
+}
+
+/// Fills `*out` with the counters.
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_STATE` (never initialised).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_stats_get(out: *mut ringlog_stats) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         if out.is_null() {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_stats_get: out is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_stats_get: out is NULL"),
+            );
         }
         let Some(rt) = ringlog::global::get() else {
-            return fail(RINGLOG_E_STATE, format_args!("ringlog_stats_get: ringlog is not initialised"));
+            return fail(
+                RINGLOG_E_STATE,
+                format_args!("ringlog_stats_get: ringlog is not initialised"),
+            );
         };
         let s = rt.stats();
         let v = ringlog_stats {
@@ -131,47 +151,69 @@ ffi_fn! {
         // SAFETY: out is non-NULL (checked) and writable (contract).
         unsafe { *out = v };
         RINGLOG_OK
-    }
+    })
 }
 
-ffi_fn! {
-    /// Changes levels at run time from a JSON document (`len` bytes):
-    /// `{"level": "debug", "levels": {"db": "warn"}, "sinks": {"file": {"level": "info"}}}`.
-    ///
-    /// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_CONFIG` (names the key; only
-    /// levels can change at run time), `RINGLOG_E_STATE`.
-    fn ringlog_reconfigure(config_json: *const c_char, len: usize) {
+/// Changes levels at run time from a JSON document (`len` bytes):
+/// `{"level": "debug", "levels": {"db": "warn"}, "sinks": {"file": {"level": "info"}}}`.
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_CONFIG` (names the key; only
+/// levels can change at run time), `RINGLOG_E_STATE`.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_reconfigure(
+    config_json: *const c_char,
+    len: usize,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         // SAFETY: caller contract.
         let Some(b) = (unsafe { bytes(config_json, len) }) else {
-            return fail(RINGLOG_E_NULL, format_args!("ringlog_reconfigure: config_json is NULL"));
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_reconfigure: config_json is NULL"),
+            );
         };
         let Ok(text) = std::str::from_utf8(b) else {
             return fail(RINGLOG_E_CONFIG, format_args!("config: not UTF-8"));
         };
         let Some(rt) = ringlog::global::get() else {
-            return fail(RINGLOG_E_STATE, format_args!("ringlog_reconfigure: ringlog is not initialised"));
+            return fail(
+                RINGLOG_E_STATE,
+                format_args!("ringlog_reconfigure: ringlog is not initialised"),
+            );
         };
         match rt.reconfigure(text) {
             Ok(()) => RINGLOG_OK,
             Err(e) => from_error(&e),
         }
-    }
+    })
 }
 
-ffi_fn! {
-    /// Recovers the records of dead instances under `ring_dir` (NULL = the
-    /// default ring directory) through the configured sinks.
-    ///
-    /// This version returns `RINGLOG_E_NOT_IMPLEMENTED`: recovery is not
-    /// built yet.
-    fn ringlog_recover(ring_dir: *const c_char, len: usize) {
+/// Recovers the records of dead instances under `ring_dir` (NULL = the
+/// default ring directory) through the configured sinks.
+///
+/// This version returns `RINGLOG_E_NOT_IMPLEMENTED`: recovery is not
+/// built yet.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_recover(ring_dir: *const c_char, len: usize) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
         let _ = (ring_dir, len);
-        fail(RINGLOG_E_NOT_IMPLEMENTED, format_args!("ringlog_recover: recovery is not implemented yet"))
-    }
+        fail(
+            RINGLOG_E_NOT_IMPLEMENTED,
+            format_args!("ringlog_recover: recovery is not implemented yet"),
+        )
+    })
 }
 
 /// The library version, e.g. `"0.1.0"`: a static NUL-terminated string.
 #[no_mangle]
 pub extern "C" fn ringlog_version() -> *const c_char {
-    crate::guard(c"".as_ptr(), || concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
+    crate::guard(c"".as_ptr(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }

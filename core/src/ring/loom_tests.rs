@@ -43,7 +43,10 @@ fn consume(r: &Ring, n: u32) {
             if k == kind::RECORD {
                 let mut b = vec![0u8; body as usize];
                 r.read((pos + 8) & (r.capacity() - 1), &mut b);
-                assert!(b.iter().all(|&x| x == got as u8), "record {got} corrupt: {b:?}");
+                assert!(
+                    b.iter().all(|&x| x == got as u8),
+                    "record {got} corrupt: {b:?}"
+                );
                 got += 1;
             } else {
                 assert_eq!(k, kind::PAD);

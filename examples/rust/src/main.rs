@@ -25,7 +25,8 @@ fn main() {
         }
     };
     let log = rt.logger("orders");
-    log.info("service starting", &[Field::i64("workers", 4)]).ok();
+    log.info("service starting", &[Field::i64("workers", 4)])
+        .ok();
 
     let (tx, rx) = mpsc::channel::<Order>();
     let rx = Arc::new(Mutex::new(rx));
@@ -45,13 +46,17 @@ fn main() {
                     .child(&[Field::str("request_id", &rid), Field::i64("worker", w)])
                     .expect("bound fields are valid");
                 let mut trace_id = [0u8; 16];
-                trace_id[8..].copy_from_slice(&order.id.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
+                trace_id[8..]
+                    .copy_from_slice(&order.id.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
                 trace_id[0] = 0x4b;
                 let span = (order.id + 1).to_be_bytes();
                 ringlog::context::set_current(TraceContext::new(trace_id, span, 1));
                 req.info(
                     "order received",
-                    &[Field::str("user", order.user), Field::i64("cents", order.cents)],
+                    &[
+                        Field::str("user", order.user),
+                        Field::i64("cents", order.cents),
+                    ],
                 )
                 .ok();
                 if order.cents > 50_000 {
@@ -65,7 +70,8 @@ fn main() {
                     .ok();
                 } else {
                     let fee = order.cents as f64 * 0.029 + 30.0;
-                    req.info("payment captured", &[Field::f64("fee_cents", fee)]).ok();
+                    req.info("payment captured", &[Field::f64("fee_cents", fee)])
+                        .ok();
                 }
                 ringlog::context::clear_current();
             }
@@ -73,7 +79,11 @@ fn main() {
     }
     let users = ["alice", "bob", "carol", "dave"];
     for id in 1..=12u64 {
-        let cents = if id % 5 == 0 { 75_000 } else { 1_000 * id as i64 + 99 };
+        let cents = if id % 5 == 0 {
+            75_000
+        } else {
+            1_000 * id as i64 + 99
+        };
         tx.send(Order {
             id,
             user: users[id as usize % users.len()],
@@ -88,7 +98,10 @@ fn main() {
     let s = rt.stats();
     log.info(
         "service stopping",
-        &[Field::u64("logged", s.logged), Field::u64("dropped", s.dropped_full)],
+        &[
+            Field::u64("logged", s.logged),
+            Field::u64("dropped", s.dropped_full),
+        ],
     )
     .ok();
     if let Err(e) = rt.shutdown(Duration::from_secs(5)) {
