@@ -23,9 +23,9 @@
 //! red ERROR, bold red FATAL) and the field keys (dim).
 
 use super::escape;
-use super::logfmt::{push_hex, write_flat, KeyStyle};
+use super::logfmt::{write_flat, KeyStyle};
 use super::time::{TimeFormat, TimeFormatter};
-use super::{push_u64, BoundCache, Encoder, KeySet, RecordMeta};
+use super::{push_hex, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
 use crate::level::Level;
 use crate::record::RecordView;
 use serde::{Deserialize, Serialize};

@@ -15,7 +15,7 @@
 //!   containing a raw control character.
 //! * [`console_text`]: free text for a terminal (console messages and logger
 //!   names), unquoted, never containing a raw control character.
-//! * [`base64`]: bytes values, standard alphabet, padded.
+//! * [`base64()`]: bytes values, standard alphabet, padded.
 //!
 //! Speed: the escapers look bytes up in a 256-entry class table and copy the
 //! runs of bytes that need no work with one `extend_from_slice`; JSON also
@@ -136,6 +136,9 @@ pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) {
             }
             i += 8;
         }
+        while i < n && JSON_CLASS[s[i] as usize] == PLAIN {
+            i += 1;
+        }
         if i >= n {
             break;
         }
@@ -231,6 +234,12 @@ fn text_escape(out: &mut Vec<u8>, s: &[u8], mode: TextMode) -> bool {
     let mut i = 0;
     let mut valid_to = 0;
     while i < n {
+        while i < n && class[s[i] as usize] == PLAIN {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
         let b = s[i];
         match class[b as usize] {
             PLAIN => i += 1,
@@ -328,6 +337,17 @@ pub fn console_text(out: &mut Vec<u8>, s: &[u8]) {
     text_escape(out, s, TextMode::Console);
 }
 
+/// Bytes kept in a logfmt key: printable ASCII except `=` and `"`.
+static KEY_OK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0x21;
+    while i < 0x7f {
+        t[i] = i != b'=' as usize && i != b'"' as usize;
+        i += 1;
+    }
+    t
+};
+
 /// Appends `s` as a logfmt key: one token, never needing quotes.
 ///
 /// Every byte that is not printable ASCII (0x21..=0x7E), and every `=` and
@@ -338,9 +358,13 @@ pub fn logfmt_key(out: &mut Vec<u8>, key: &[u8]) {
         out.push(b'_');
         return;
     }
+    if key.iter().all(|&b| KEY_OK[b as usize]) {
+        out.extend_from_slice(key);
+        return;
+    }
     let mut run = 0;
     for (i, &b) in key.iter().enumerate() {
-        if !(0x21..=0x7e).contains(&b) || b == b'=' || b == b'"' {
+        if !KEY_OK[b as usize] {
             out.extend_from_slice(&key[run..i]);
             out.push(b'_');
             run = i + 1;
@@ -353,7 +377,7 @@ pub fn logfmt_key(out: &mut Vec<u8>, key: &[u8]) {
 /// U+FFFD (as [`String::from_utf8_lossy`], without allocating): the form in
 /// which a JSON key is compared for de-duplication.
 pub fn push_lossy(out: &mut Vec<u8>, s: &[u8]) {
-    if std::str::from_utf8(s).is_ok() {
+    if s.is_ascii() || std::str::from_utf8(s).is_ok() {
         out.extend_from_slice(s);
         return;
     }

@@ -31,7 +31,7 @@
 
 use super::escape;
 use super::time::{TimeFormat, TimeFormatter};
-use super::{push_f64, push_i64, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
+use super::{push_f64, push_hex, push_i64, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
 use crate::record::{Fields, RecordView, ValueView};
 use serde::{Deserialize, Serialize};
 
@@ -173,12 +173,10 @@ impl JsonEncoder {
 }
 
 /// Appends `bytes` as lowercase hex in a JSON string.
+#[inline]
 fn hex_str(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut buf = [0u8; 32];
-    let hex = &mut buf[..bytes.len() * 2];
-    crate::context::write_hex(bytes, hex);
     out.push(b'"');
-    out.extend_from_slice(hex);
+    push_hex(out, bytes);
     out.push(b'"');
 }
 

@@ -29,6 +29,7 @@
 
 use super::escape;
 use super::json::JsonKeys;
+pub(crate) use super::push_hex;
 use super::time::{TimeFormat, TimeFormatter};
 use super::{push_f64, push_i64, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
 use crate::record::{Fields, RecordView, ValueView};
@@ -158,14 +159,6 @@ pub(crate) fn write_flat(
         }
         write_value(out, &f.value);
     }
-}
-
-/// Appends `bytes` as lowercase hex.
-pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut buf = [0u8; 32];
-    let hex = &mut buf[..bytes.len() * 2];
-    crate::context::write_hex(bytes, hex);
-    out.extend_from_slice(hex);
 }
 
 impl Encoder for LogfmtEncoder {

@@ -90,7 +90,25 @@ pub(crate) struct KeySet {
     /// Open-addressing table of `entry index + 1` (0 = empty slot); empty
     /// while the set is small enough to search linearly.
     table: Vec<u32>,
+    /// One bit per [`filter_bit`] of each key present: a clear bit proves a
+    /// key absent without scanning (most keys are new).
+    filter: u64,
     state: RandomState,
+}
+
+/// The filter bit for a key, from its length and its first and last bytes.
+#[inline]
+fn filter_bit(key: &[u8]) -> u64 {
+    let (first, last) = match key {
+        [] => (0, 0),
+        [f, .., l] => (*f, *l),
+        [f] => (*f, *f),
+    };
+    let h = (key.len() as u32)
+        .wrapping_mul(0x9E37)
+        .wrapping_add(u32::from(first).wrapping_mul(0x1F1F))
+        .wrapping_add(u32::from(last).wrapping_mul(0x3D));
+    1u64 << ((h ^ (h >> 7)) & 63)
 }
 
 impl Clone for KeySet {
@@ -99,6 +117,7 @@ impl Clone for KeySet {
             arena: self.arena.clone(),
             entries: self.entries.clone(),
             table: self.table.clone(),
+            filter: self.filter,
             state: self.state.clone(),
         }
     }
@@ -107,6 +126,7 @@ impl Clone for KeySet {
         self.arena.clone_from(&src.arena);
         self.entries.clone_from(&src.entries);
         self.table.clone_from(&src.table);
+        self.filter = src.filter;
         self.state.clone_from(&src.state);
     }
 }
@@ -124,6 +144,7 @@ impl KeySet {
             arena: Vec::new(),
             entries: Vec::new(),
             table: Vec::new(),
+            filter: 0,
             state: RandomState::new(),
         }
     }
@@ -133,6 +154,7 @@ impl KeySet {
         self.arena.clear();
         self.entries.clear();
         self.table.clear();
+        self.filter = 0;
     }
 
     /// Number of keys present.
@@ -174,6 +196,9 @@ impl KeySet {
     /// Index of the entry equal to the arena's tail from `start`.
     fn find(&self, start: usize) -> Option<usize> {
         let key = &self.arena[start..];
+        if self.filter & filter_bit(key) == 0 {
+            return None;
+        }
         if self.table.is_empty() {
             return self.entries.iter().position(|e| {
                 e.len as usize == key.len() && &self.arena[e.start..e.start + key.len()] == key
@@ -202,6 +227,7 @@ impl KeySet {
     /// Adds the arena's tail from `start` as a new entry.
     fn commit(&mut self, start: usize) {
         let len = (self.arena.len() - start) as u32;
+        self.filter |= filter_bit(&self.arena[start..]);
         let hash = if self.table.is_empty() {
             0
         } else {
@@ -296,7 +322,7 @@ impl BoundCache {
         count: usize,
         build: impl FnOnce(&mut BoundEntry),
     ) -> &BoundEntry {
-        let stale = self.map.get(&id).map_or(true, |e| e.count != count);
+        let stale = !matches!(self.map.get(&id), Some(e) if e.count == count);
         if stale {
             if self.map.len() >= BOUND_CACHE_MAX && !self.map.contains_key(&id) {
                 self.map.clear();
@@ -322,6 +348,29 @@ impl BoundCache {
     }
 }
 
+/// Lowercase hex digit pairs for every byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Appends `bytes` (a trace or span id, at most 16 bytes) as lowercase hex.
+#[inline]
+pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut buf = [0u8; 32];
+    let n = bytes.len().min(16);
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(&bytes[..n]) {
+        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+    }
+    out.extend_from_slice(&buf[..2 * n]);
+}
+
 /// Appends `v` in decimal.
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
@@ -340,7 +389,9 @@ pub(crate) fn push_i64(out: &mut Vec<u8>, v: i64) {
 /// JSON must quote.
 #[inline]
 pub(crate) fn push_f64(out: &mut Vec<u8>, v: f64) -> bool {
-    if v.is_finite() {
+    if push_short_f64(out, v) {
+        true
+    } else if v.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
         true
     } else {
@@ -353,6 +404,53 @@ pub(crate) fn push_f64(out: &mut Vec<u8>, v: f64) -> bool {
         });
         false
     }
+}
+
+/// Writes `v` as `m / 10^k` with `k` ≤ 3 fraction digits, when such a
+/// decimal reads back as exactly `v` (the common `12.5`, `0.25`, `3.0`);
+/// otherwise writes nothing and returns false. Ryu's general algorithm is
+/// several times slower for such short values; the output is the same.
+///
+/// Why this is exact: `m` and `10^k` are exact doubles, so IEEE division
+/// gives `round(m / 10^k)`, which is also what parsing the text `m / 10^k`
+/// gives; the check `m / 10^k == |v|` thus proves the text parses back to
+/// `v`. Below 10¹², an ulp of `|v|·10^k` is at most 1/8, so the only integer
+/// that can pass for a given `k` is the one nearest `|v|·10^k`, the one tried;
+/// trying `k` upwards then finds the shortest decimal, which is unique at its
+/// length and therefore the one ryu prints.
+#[inline]
+fn push_short_f64(out: &mut Vec<u8>, v: f64) -> bool {
+    const POW: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
+    let a = v.abs();
+    // Outside this range (and for 0, NaN, infinities) use ryu.
+    if !(1e-3..1e12).contains(&a) {
+        return false;
+    }
+    for (k, p) in POW.iter().enumerate() {
+        let m = (a * p).round();
+        if m / p == a {
+            let m = m as u64;
+            if v < 0.0 {
+                out.push(b'-');
+            }
+            let div = [1u64, 10, 100, 1000][k];
+            push_u64(out, m / div);
+            out.push(b'.');
+            if k == 0 {
+                out.push(b'0');
+            } else {
+                let mut frac = m % div;
+                let mut digits = [b'0'; 3];
+                for d in digits[..k].iter_mut().rev() {
+                    *d = b'0' + (frac % 10) as u8;
+                    frac /= 10;
+                }
+                out.extend_from_slice(&digits[..k]);
+            }
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -422,6 +520,19 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_written_as_lowercase_hex() {
+        let mut v = Vec::new();
+        push_hex(&mut v, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(v, b"000fa5ff");
+        let mut w = [0u8; 32];
+        let id = [0x4b; 16];
+        crate::context::write_hex(&id, &mut w);
+        v.clear();
+        push_hex(&mut v, &id);
+        assert_eq!(v, w);
+    }
+
+    #[test]
     fn floats_are_shortest_and_non_finite_values_are_words() {
         let mut v = Vec::new();
         assert!(push_f64(&mut v, 12.0));
@@ -432,6 +543,54 @@ mod tests {
         v.push(b' ');
         assert!(!push_f64(&mut v, f64::NEG_INFINITY));
         assert_eq!(v, b"12.0 0.1 NaN -Infinity");
+    }
+
+    #[test]
+    fn the_short_float_path_round_trips_and_matches_ryu_on_common_values() {
+        let mut vals = vec![
+            12.5,
+            -12.5,
+            0.1,
+            0.3,
+            0.001,
+            1.0,
+            3.0,
+            100.25,
+            1e14 + 0.5,
+            999.999,
+        ];
+        let mut x = 0.000_7f64;
+        while x < 1e16 {
+            vals.push(x);
+            vals.push(x * 1.000_000_1);
+            vals.push((x * 1000.0).round() / 1000.0);
+            x *= 1.37;
+        }
+        for i in 0..20_000u32 {
+            vals.push(f64::from(i) / 1000.0);
+            vals.push(f64::from(i) / 8.0 - 1000.0);
+        }
+        // Pseudo-random doubles across the fast path's whole range.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mant = (seed >> 11) as f64 / (1u64 << 53) as f64;
+            let v = mant * 10f64.powi((seed % 16) as i32 - 3);
+            vals.push(v);
+            vals.push((v * 1000.0).round() / 1000.0);
+            vals.push((v * 10.0).round() / 10.0);
+        }
+        for v in vals {
+            let mut out = Vec::new();
+            push_f64(&mut out, v);
+            let text = std::str::from_utf8(&out).unwrap();
+            assert_eq!(text.parse::<f64>().unwrap(), v, "{text}");
+            let mut r = ryu::Buffer::new();
+            let ryu = r.format_finite(v);
+            assert_eq!(text, ryu, "{v:e}");
+        }
     }
 }
 

@@ -107,12 +107,14 @@ impl TimeFormatter {
 
 /// `n` (< 10⁹) as exactly nine decimal digits.
 #[inline]
-fn nine_digits(mut n: u32) -> [u8; 9] {
+fn nine_digits(n: u32) -> [u8; 9] {
     let mut d = [b'0'; 9];
-    for slot in d.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
+    let (hi, lo) = (n / 10_000, n % 10_000);
+    d[0] = b'0' + (hi / 10_000) as u8;
+    two(&mut d[1..3], hi / 100 % 100);
+    two(&mut d[3..5], hi % 100);
+    two(&mut d[5..7], lo / 100);
+    two(&mut d[7..9], lo % 100);
     d
 }
 

@@ -1,0 +1,111 @@
+//! Shared set-up for the behaviour tests: a runtime with an in-memory sink
+//! and a private ring directory, and helpers to read its output back.
+#![allow(dead_code)]
+
+use ringlog::sink::memory::MemorySink;
+use ringlog::sink::Sink;
+use ringlog::{Config, Runtime};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Harness {
+    pub rt: Runtime,
+    pub out: Arc<Mutex<Vec<u8>>>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &tempfile::TempDir) -> Config {
+    Config {
+        ring_dir: Some(dir.path().join("rings")),
+        level: ringlog::Level::TRACE,
+        ..Config::default()
+    }
+}
+
+/// A runtime writing JSON to memory, with `tweak` applied to the config.
+pub fn start(tweak: impl FnOnce(&mut Config)) -> Harness {
+    let (sink, out) = MemorySink::new();
+    start_with(tweak, Box::new(sink), out)
+}
+
+pub fn start_with(
+    tweak: impl FnOnce(&mut Config),
+    sink: Box<dyn Sink>,
+    out: Arc<Mutex<Vec<u8>>>,
+) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&dir);
+    tweak(&mut c);
+    let rt = Runtime::builder(c)
+        .replace_sinks()
+        .sink("mem", sink)
+        .start()
+        .unwrap();
+    Harness { rt, out, dir }
+}
+
+impl Harness {
+    /// Every output line, parsed.
+    pub fn lines(&self) -> Vec<Value> {
+        let text = String::from_utf8(self.out.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Output lines with this message.
+    pub fn with_msg(&self, msg: &str) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .filter(|v| v["msg"] == msg)
+            .collect()
+    }
+
+    pub fn flush(&self) {
+        self.rt.flush(WAIT).unwrap();
+    }
+}
+
+/// A sink that blocks every write until the gate is opened, so tests can
+/// fill a ring while the flusher is stuck.
+pub type Gate = Arc<(Mutex<bool>, std::sync::Condvar)>;
+
+pub struct GatedSink {
+    pub inner: MemorySink,
+    pub gate: Gate,
+}
+
+impl GatedSink {
+    pub fn new() -> (Self, Gate, Arc<Mutex<Vec<u8>>>) {
+        let (inner, out) = MemorySink::new();
+        let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        (
+            GatedSink {
+                inner,
+                gate: gate.clone(),
+            },
+            gate,
+            out,
+        )
+    }
+}
+
+pub fn open_gate(gate: &Gate) {
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+}
+
+impl Sink for GatedSink {
+    fn write_batch(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let (m, cv) = &*self.gate;
+        let mut open = m.lock().unwrap();
+        while !*open {
+            open = cv.wait(open).unwrap();
+        }
+        drop(open);
+        self.inner.write_batch(buf)
+    }
+}
