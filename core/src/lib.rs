@@ -30,6 +30,8 @@ pub mod config;
 #[cfg(not(loom))]
 pub mod context;
 #[cfg(not(loom))]
+mod crc;
+#[cfg(not(loom))]
 pub mod encode;
 #[cfg(not(loom))]
 mod error;

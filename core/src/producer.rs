@@ -173,7 +173,7 @@ impl Producer {
         let crc = unsafe {
             let b = p.add(8);
             record::write_record(b, &head, msg, fields);
-            crc32c::crc32c(std::slice::from_raw_parts(b, body as usize))
+            crate::crc::crc32c(std::slice::from_raw_parts(b, body as usize))
         };
         self.ring.write(idx, &frame_header(kind::RECORD, body, crc));
         self.ring.commit(&mut self.cur, len);
@@ -265,7 +265,7 @@ impl Producer {
         body[8..16].copy_from_slice(&self.pending_first.to_ne_bytes());
         body[16..24].copy_from_slice(&self.pending_last.to_ne_bytes());
         body[24..32].copy_from_slice(&crate::os::now_ns().to_ne_bytes());
-        let crc = crc32c::crc32c(&body);
+        let crc = crate::crc::crc32c(&body);
         self.ring
             .write(idx, &frame_header(kind::DROPS, DROPS_BODY, crc));
         self.ring.write(idx + 8, &body);

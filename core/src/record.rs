@@ -203,16 +203,28 @@ impl Writer {
         }
     }
     #[inline(always)]
+    fn put_raw<T: Copy>(&mut self, v: T) {
+        // SAFETY: as in `put`: the destination was sized for these bytes.
+        unsafe {
+            std::ptr::write_unaligned(self.p.cast::<T>(), v);
+            self.p = self.p.add(std::mem::size_of::<T>());
+        }
+    }
+    #[inline(always)]
+    fn put_u8(&mut self, v: u8) {
+        self.put_raw(v)
+    }
+    #[inline(always)]
     fn put_u16(&mut self, v: u16) {
-        self.put(&v.to_ne_bytes())
+        self.put_raw(v)
     }
     #[inline(always)]
     fn put_u32(&mut self, v: u32) {
-        self.put(&v.to_ne_bytes())
+        self.put_raw(v)
     }
     #[inline(always)]
     fn put_u64(&mut self, v: u64) {
-        self.put(&v.to_ne_bytes())
+        self.put_raw(v)
     }
 }
 
@@ -274,13 +286,14 @@ pub(crate) unsafe fn write_record<F: FieldSource>(
     w.put_u64(h.ts_ns);
     w.put_u64(h.seq);
     w.put_u64(h.logger_id);
-    w.put(&[h.level, if h.ctx.is_some() { FLAG_CTX } else { 0 }]);
+    w.put_u8(h.level);
+    w.put_u8(if h.ctx.is_some() { FLAG_CTX } else { 0 });
     w.put_u16(fields.len() as u16);
     w.put_u32(msg.len() as u32);
     if let Some(ctx) = h.ctx {
         w.put(&ctx.trace_id);
         w.put(&ctx.span_id);
-        w.put(&[ctx.flags, 0, 0, 0, 0, 0, 0, 0]);
+        w.put_raw::<[u8; 8]>([ctx.flags, 0, 0, 0, 0, 0, 0, 0]);
     }
     w.put(msg);
     write_fields(&mut w, fields);
@@ -302,12 +315,16 @@ pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
             ValueRef::Bytes(_) => tag::BYTES,
             ValueRef::Group(_) => tag::GROUP,
         };
-        w.put(&[t, 0]);
-        w.put_u16(key.len() as u16);
+        // tag, a zero byte and the key length, as one store (native order,
+        // which is how `field_at` reads them back).
+        w.put_raw::<[u8; 4]>({
+            let kl = (key.len() as u16).to_ne_bytes();
+            [t, 0, kl[0], kl[1]]
+        });
         w.put(key);
         match v {
             ValueRef::Null | ValueRef::Invalid(_) => {}
-            ValueRef::Bool(b) => w.put(&[b as u8]),
+            ValueRef::Bool(b) => w.put_u8(b as u8),
             ValueRef::I64(v) => w.put_u64(v as u64),
             ValueRef::U64(v) => w.put_u64(v),
             ValueRef::F64(v) => w.put_u64(v.to_bits()),

@@ -34,8 +34,11 @@ impl Ring {
             }
             file.set_len(total)?;
         }
+        // MAP_POPULATE maps every page now, so the producer's first pass
+        // over the ring takes no page faults on the hot path.
         let map = memmap2::MmapOptions::new()
             .len(total as usize)
+            .populate()
             .map_raw(&file)
             .inspect_err(|_| {
                 let _ = std::fs::remove_file(path);
