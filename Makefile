@@ -23,14 +23,14 @@ LIBS_PRIVATE := -lpthread -ldl -lm -lrt -lutil
 CFLAGS_COMMON := -O2 -g -Wall -Wextra -Werror -Iinclude -pthread
 
 .PHONY: all lib header header-check tools lint test test-rust test-loom test-c \
-        test-cpp examples demo bench clean
+        test-cpp test-example-rust examples demo bench clean
 
 all: lib
 
 # ---------------------------------------------------------------- libraries
 lib: $(LIBDIR)/libringlog.a $(LIBDIR)/libringlog.so $(LIBDIR)/pkgconfig/ringlog.pc
 
-$(RELEASE)/libringlog_ffi.a $(RELEASE)/libringlog_ffi.so: FORCE
+$(RELEASE)/libringlog_ffi.a $(RELEASE)/libringlog_ffi.so &: FORCE
 	$(CARGO) build --release -p ringlog-ffi
 
 $(LIBDIR)/libringlog.a: $(RELEASE)/libringlog_ffi.a
@@ -84,7 +84,15 @@ test-loom:
 
 include ffi/tests/tests.mk
 
-test: header-check lint test-rust test-loom test-c test-cpp
+# The Rust example service: its JSON output must parse line by line.
+test-example-rust:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT INT TERM; \
+	RINGLOG_OUTPUT="$$tmp/out.log" RINGLOG_FORMAT=json $(CARGO) run --release -q -p ringlog-example-rust; \
+	$(PYTHON) ffi/tests/check_jsonl.py --min-lines 26 --expect-msg "payment declined" \
+	  --expect-msg "service stopping" "$$tmp/out.log"; \
+	echo "test-example-rust: passed"
+
+test: header-check lint test-rust test-loom test-c test-cpp test-example-rust
 	@echo "make test: all suites passed"
 
 # -------------------------------------------------------------------- demo

@@ -46,46 +46,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-/*
- * Field and logging macros (C99 and later; C++ should use ringlog.hpp).
- *
- *   RINGLOG_INFO(log, "charge ok", RINGLOG_STR("user", user), RINGLOG_I64("cents", 1250));
- *
- * The level check comes first: when the level is off, no field is built and
- * no argument after the logger is evaluated. The macros evaluate to nothing
- * (a statement); call ringlog_log directly to see the result code.
- */
-#ifndef __cplusplus
-#define RINGLOG_KEY_(k) .key = (k), .key_len = strlen(k)
-#define RINGLOG_STR(k, v) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_STR, .value = { .str = { (v), strlen(v) } } })
-#define RINGLOG_STRN(k, v, n) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_STR, .value = { .str = { (v), (n) } } })
-#define RINGLOG_BYTES(k, v, n) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_BYTES, .value = { .str = { (const char *)(v), (n) } } })
-#define RINGLOG_I64(k, v) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_I64, .value = { .i64 = (int64_t)(v) } })
-#define RINGLOG_U64(k, v) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_U64, .value = { .u64 = (uint64_t)(v) } })
-#define RINGLOG_F64(k, v) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_F64, .value = { .f64 = (double)(v) } })
-#define RINGLOG_BOOL(k, v) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_BOOL, .value = { .boolean = (v) ? true : false } })
-#define RINGLOG_NULL(k) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_NULL, .value = { .u64 = 0 } })
-#define RINGLOG_GROUP(k, arr, n) ((ringlog_field){ RINGLOG_KEY_(k), .type = RINGLOG_FIELD_GROUP, .value = { .group = { (arr), (n) } } })
-
-#define RINGLOG_LOG(logger, level, msg, ...)                                          \
-  do {                                                                               \
-    const ringlog_logger *ringlog_l_ = (logger);                                      \
-    if (ringlog_logger_enabled(ringlog_l_, (level))) {                               \
-      const ringlog_field ringlog_f_[] = { RINGLOG_NULL(""), __VA_ARGS__ };          \
-      const char *ringlog_m_ = (msg);                                                 \
-      ringlog_log(ringlog_l_, (level), ringlog_m_, strlen(ringlog_m_), ringlog_f_ + 1, \
-                  sizeof(ringlog_f_) / sizeof(ringlog_f_[0]) - 1);                     \
-    }                                                                                \
-  } while (0)
-
-#define RINGLOG_TRACE(logger, msg, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_TRACE, msg, __VA_ARGS__)
-#define RINGLOG_DEBUG(logger, msg, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_DEBUG, msg, __VA_ARGS__)
-#define RINGLOG_INFO(logger, msg, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_INFO, msg, __VA_ARGS__)
-#define RINGLOG_WARN(logger, msg, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_WARN, msg, __VA_ARGS__)
-#define RINGLOG_ERROR(logger, msg, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_ERROR, msg, __VA_ARGS__)
-#define RINGLOG_FATAL(logger, msg, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_FATAL, msg, __VA_ARGS__)
-#endif
-
 
 // An opaque logger handle.
 //
@@ -470,3 +430,94 @@ const char *ringlog_version(void);
 #endif  // __cplusplus
 
 #endif  /* RINGLOG_H */
+
+/*
+ * Field helpers and logging macros (C99 and later; C++ uses ringlog.hpp).
+ *
+ *   RINGLOG_INFO(log, "charge ok", RINGLOG_STR("user", user), RINGLOG_I64("cents", 1250));
+ *   RINGLOG_WARN(log, "no fields");
+ *
+ * The level check comes first: when the level is off, no field is built and
+ * the message and field arguments are not evaluated. Each argument is
+ * evaluated at most once. Keys and RINGLOG_STR values are NUL-terminated
+ * strings (use RINGLOG_STRN for a pointer and length). The macros are
+ * statements; call ringlog_log directly to see the result code. A level
+ * outside 1..24 given to RINGLOG_LOG is skipped (ringlog_logger_enabled is
+ * false); ringlog_log would return RINGLOG_E_LEVEL for it.
+ */
+#ifndef RINGLOG_MACROS_H
+#define RINGLOG_MACROS_H
+#ifndef __cplusplus
+static inline ringlog_field ringlog_field_of_(const char *k, ringlog_field_type t) {
+  ringlog_field f;
+  memset(&f, 0, sizeof f);
+  f.key = k;
+  f.key_len = k ? strlen(k) : 0;
+  f.type = t;
+  return f;
+}
+static inline ringlog_field ringlog_field_strn(const char *k, const char *v, size_t n) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_STR);
+  f.value.str.ptr = v;
+  f.value.str.len = n;
+  return f;
+}
+static inline ringlog_field ringlog_field_str(const char *k, const char *v) {
+  return ringlog_field_strn(k, v, v ? strlen(v) : 0);
+}
+static inline ringlog_field ringlog_field_bytes(const char *k, const void *v, size_t n) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_BYTES);
+  f.value.str.ptr = (const char *)v;
+  f.value.str.len = n;
+  return f;
+}
+static inline ringlog_field ringlog_field_i64(const char *k, int64_t v) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_I64);
+  f.value.i64 = v;
+  return f;
+}
+static inline ringlog_field ringlog_field_u64(const char *k, uint64_t v) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_U64);
+  f.value.u64 = v;
+  return f;
+}
+static inline ringlog_field ringlog_field_f64(const char *k, double v) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_F64);
+  f.value.f64 = v;
+  return f;
+}
+static inline ringlog_field ringlog_field_bool(const char *k, int v) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_BOOL);
+  f.value.boolean = v != 0;
+  return f;
+}
+static inline ringlog_field ringlog_field_group(const char *k, const ringlog_field *fields, size_t n) {
+  ringlog_field f = ringlog_field_of_(k, RINGLOG_FIELD_GROUP);
+  f.value.group.fields = fields;
+  f.value.group.n = n;
+  return f;
+}
+#define RINGLOG_STR(k, v) ringlog_field_str((k), (v))
+#define RINGLOG_STRN(k, v, n) ringlog_field_strn((k), (v), (n))
+#define RINGLOG_BYTES(k, v, n) ringlog_field_bytes((k), (v), (n))
+#define RINGLOG_I64(k, v) ringlog_field_i64((k), (int64_t)(v))
+#define RINGLOG_U64(k, v) ringlog_field_u64((k), (uint64_t)(v))
+#define RINGLOG_F64(k, v) ringlog_field_f64((k), (double)(v))
+#define RINGLOG_BOOL(k, v) ringlog_field_bool((k), (v) ? 1 : 0)
+#define RINGLOG_NULL(k) ringlog_field_of_((k), RINGLOG_FIELD_NULL)
+#define RINGLOG_GROUP(k, arr, n) ringlog_field_group((k), (arr), (n))
+
+/* RINGLOG_LOG(logger, level, msg, fields...): the fields array always ends
+ * with a sentinel that is not passed on, so a call without fields is valid
+ * ISO C99 too. */
+#define RINGLOG_LOG(logger, level, ...) RINGLOG_LOG_((logger), (level), __VA_ARGS__, RINGLOG_NULL(""))
+#define RINGLOG_LOG_(logger, level, msg, ...)                                              do {                                                                                    const ringlog_logger *ringlog_l_ = (logger);                                           const ringlog_level ringlog_v_ = (ringlog_level)(level);                               if (ringlog_logger_enabled(ringlog_l_, ringlog_v_)) {                                 const char *ringlog_m_ = (msg);                                                      const ringlog_field ringlog_f_[] = { __VA_ARGS__ };                                  ringlog_log(ringlog_l_, ringlog_v_, ringlog_m_, ringlog_m_ ? strlen(ringlog_m_) : 0, ringlog_f_, sizeof(ringlog_f_) / sizeof(ringlog_f_[0]) - 1);             }                                                                                     } while (0)
+
+#define RINGLOG_TRACE(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_TRACE, __VA_ARGS__)
+#define RINGLOG_DEBUG(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_DEBUG, __VA_ARGS__)
+#define RINGLOG_INFO(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_INFO, __VA_ARGS__)
+#define RINGLOG_WARN(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_WARN, __VA_ARGS__)
+#define RINGLOG_ERROR(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_ERROR, __VA_ARGS__)
+#define RINGLOG_FATAL(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_FATAL, __VA_ARGS__)
+#endif /* __cplusplus */
+#endif /* RINGLOG_MACROS_H */

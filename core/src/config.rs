@@ -239,9 +239,18 @@ fn de_opt_level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Level>, D::Err
 }
 
 /// Parses JSON text into `T`, naming the path of the offending key.
+///
+/// The document must be one JSON object and nothing after it (serde would
+/// otherwise also build a struct from an array, and stop reading at the end
+/// of the first value).
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::Config(
+            "the configuration must be a JSON object ({...})".to_string(),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let v = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         // serde_json appends " at line L column C"; keep it, it helps.
@@ -250,7 +259,10 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Error> {
         } else {
             Error::Config(format!("{path}: {inner}"))
         }
-    })
+    })?;
+    de.end()
+        .map_err(|e| Error::Config(format!("text after the configuration object: {e}")))?;
+    Ok(v)
 }
 
 impl Config {
@@ -476,6 +488,16 @@ mod tests {
         }
         let e = Config::parse("{not json").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
+        for doc in [
+            "[]",
+            "[null, 8192]",
+            "null",
+            r#"{"level": "info"} trailing"#,
+            r#"{} }}"#,
+        ] {
+            assert!(Config::parse(doc).is_err(), "{doc} was accepted");
+            assert!(LevelChanges::parse(doc).is_err(), "{doc} was accepted");
+        }
     }
 
     #[test]

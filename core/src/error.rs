@@ -50,6 +50,8 @@ pub enum Error {
     Timeout,
     /// The runtime has been shut down.
     Shutdown,
+    /// The call does not fit the runtime's state (already running).
+    State(String),
     /// The feature is not built yet.
     Unsupported(&'static str),
 }
@@ -61,6 +63,7 @@ impl fmt::Display for Error {
             Error::Io(what, e) => write!(f, "{what}: {e}"),
             Error::Timeout => f.write_str("timed out waiting for the flusher"),
             Error::Shutdown => f.write_str("ringlog has been shut down"),
+            Error::State(m) => f.write_str(m),
             Error::Unsupported(m) => write!(f, "not implemented yet: {m}"),
         }
     }

@@ -33,14 +33,14 @@ fn register_atexit() {
 /// `RINGLOG_CONFIG` or the defaults), with the environment overrides.
 ///
 /// # Errors
-/// [`Error::Config`] when one is already running or the configuration is
-/// invalid; [`Error::Io`] when the ring directory or a sink cannot be
+/// [`Error::State`] when one is already running; [`Error::Config`] when the
+/// configuration is invalid; [`Error::Io`] when the ring directory or a sink cannot be
 /// opened.
 pub fn init(config: Option<&str>) -> Result<Runtime, Error> {
     let mut g = lock(&GLOBAL);
     if let Some((rt, _)) = g.as_ref() {
         if rt.is_running() {
-            return Err(Error::Config(
+            return Err(Error::State(
                 "ringlog is already initialised; call shutdown first or use reconfigure".into(),
             ));
         }

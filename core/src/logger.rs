@@ -150,6 +150,14 @@ impl Logger {
         self.log(Level::FATAL, msg, fields)
     }
 
+    /// Counts a record that a binding refused before it reached
+    /// [`Logger::log_with`] (a NULL message, a bad level), so that every
+    /// refused record shows in [`crate::Stats::rejected_invalid`].
+    #[cold]
+    pub fn count_rejected(&self) {
+        crate::stats::Counters::bump(&self.inner.rt.counters.rejected_invalid);
+    }
+
     /// A child logger with `fields` bound: they are copied once, now, and
     /// written with every record the child logs, before the record's own
     /// fields. The child shares the parent's name and level.

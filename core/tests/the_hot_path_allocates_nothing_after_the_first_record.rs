@@ -66,8 +66,14 @@ fn the_hot_path_allocates_nothing_after_the_first_record() {
     let before = allocs();
     for i in 0..10_000u64 {
         child.info("request handled", &fields).unwrap();
-        log.log_with(Level::WARN, 1_700_000_000_000_000_000 + i, Some(&ctx), b"m", &fields)
-            .unwrap();
+        log.log_with(
+            Level::WARN,
+            1_700_000_000_000_000_000 + i,
+            Some(&ctx),
+            b"m",
+            &fields,
+        )
+        .unwrap();
         log.debug("level is off for nothing", &fields).unwrap();
     }
     let after = allocs();

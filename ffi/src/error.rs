@@ -77,6 +77,7 @@ pub(crate) fn from_error(e: &ringlog::Error) -> ringlog_result {
         ringlog::Error::Timeout => RINGLOG_E_TIMEOUT,
         ringlog::Error::Shutdown => RINGLOG_E_SHUTDOWN,
         ringlog::Error::Unsupported(_) => RINGLOG_E_NOT_IMPLEMENTED,
+        ringlog::Error::State(_) => RINGLOG_E_STATE,
     }
 }
 

@@ -187,6 +187,7 @@ unsafe fn log_impl(
         return fail(RINGLOG_E_NULL, format_args!("ringlog_log: logger is NULL"));
     };
     let Some(lv) = Level::from_number(level) else {
+        l.inner.count_rejected();
         return fail(
             RINGLOG_E_LEVEL,
             format_args!("ringlog_log: level {level} is not 1..24"),
@@ -194,6 +195,7 @@ unsafe fn log_impl(
     };
     // SAFETY: caller contract.
     let Some(m) = (unsafe { bytes(msg, msg_len) }) else {
+        l.inner.count_rejected();
         return fail(
             RINGLOG_E_NULL,
             format_args!("ringlog_log: msg is NULL but msg_len is {msg_len}"),
@@ -201,6 +203,7 @@ unsafe fn log_impl(
     };
     // SAFETY: caller contract.
     let Some(fs) = (unsafe { fields(fields_ptr, n) }) else {
+        l.inner.count_rejected();
         return fail(
             RINGLOG_E_NULL,
             format_args!("ringlog_log: fields is NULL but n_fields is {n}"),

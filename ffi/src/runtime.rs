@@ -53,6 +53,12 @@ pub struct ringlog_stats {
 pub unsafe extern "C" fn ringlog_init(config_json: *const c_char, len: usize) -> ringlog_result {
     crate::guard(RINGLOG_E_PANIC, move || {
         let text = if config_json.is_null() {
+            if len != 0 {
+                return fail(
+                    RINGLOG_E_NULL,
+                    format_args!("ringlog_init: config_json is NULL but len is {len}"),
+                );
+            }
             None
         } else {
             // SAFETY: caller contract: valid for len bytes.
@@ -62,9 +68,6 @@ pub unsafe extern "C" fn ringlog_init(config_json: *const c_char, len: usize) ->
                 Err(e) => return fail(RINGLOG_E_CONFIG, format_args!("config: not UTF-8: {e}")),
             }
         };
-        if ringlog::global::get().is_some_and(|rt| rt.is_running()) {
-            return fail(RINGLOG_E_STATE, format_args!("ringlog_init: already initialised; call ringlog_shutdown first or use ringlog_reconfigure"));
-        }
         match ringlog::global::init(text) {
             Ok(_) => RINGLOG_OK,
             Err(e) => from_error(&e),
