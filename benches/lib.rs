@@ -66,3 +66,103 @@ pub fn named_thread_cpu_time(name: &str) -> Option<Duration> {
     }
     None
 }
+
+/// Scheduler accounting for a set of threads, from
+/// `/proc/self/task/*/schedstat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchedStat {
+    /// Time spent running on a CPU (nanosecond resolution).
+    pub on_cpu: Duration,
+    /// Times the threads were scheduled in (roughly: wake-ups).
+    pub timeslices: u64,
+}
+
+impl SchedStat {
+    /// `self - earlier`, saturating.
+    pub fn since(&self, earlier: &SchedStat) -> SchedStat {
+        SchedStat {
+            on_cpu: self.on_cpu.saturating_sub(earlier.on_cpu),
+            timeslices: self.timeslices.saturating_sub(earlier.timeslices),
+        }
+    }
+}
+
+/// On-CPU time and scheduling count summed over the threads named `name`
+/// in this process. Reads `schedstat` (nanoseconds) where the kernel has
+/// it, else falls back to [`named_thread_cpu_time`] (clock ticks, with
+/// `timeslices` 0). `None` when no thread has that name.
+pub fn named_thread_sched(name: &str) -> Option<SchedStat> {
+    let mut found = false;
+    let mut total = SchedStat::default();
+    for e in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(e) = e else { continue };
+        let p = e.path();
+        let Ok(comm) = std::fs::read_to_string(p.join("comm")) else {
+            continue;
+        };
+        if comm.trim_end() != name {
+            continue;
+        }
+        let s = std::fs::read_to_string(p.join("schedstat")).ok()?;
+        let mut f = s.split_whitespace();
+        let ns: u64 = f.next()?.parse().ok()?;
+        let slices: u64 = f.nth(1)?.parse().ok()?;
+        total.on_cpu += Duration::from_nanos(ns);
+        total.timeslices += slices;
+        found = true;
+    }
+    if !found {
+        return None;
+    }
+    if total == SchedStat::default() {
+        // schedstat present but empty (accounting off): use clock ticks.
+        return named_thread_cpu_time(name).map(|on_cpu| SchedStat {
+            on_cpu,
+            timeslices: 0,
+        });
+    }
+    Some(total)
+}
+
+/// Number of `\n` bytes in the file at `path`.
+pub fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// True when the binary runs as a benchmark (`cargo bench` passes
+/// `--bench`), false under `cargo test --benches`, where the benches
+/// should only check that they work, quickly.
+pub fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// Spins until `d` has passed (a pause that keeps the core, like the
+/// paced batches in `hot_path`).
+pub fn spin_for(d: Duration) {
+    let until = std::time::Instant::now() + d;
+    while std::time::Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// Median of `v` (sorts it).
+pub fn median(v: &mut [f64]) -> f64 {
+    assert!(!v.is_empty());
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}

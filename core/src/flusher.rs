@@ -109,6 +109,9 @@ pub(crate) struct Flusher {
     rings: Vec<RingSlot>,
     rings_gen: u64,
     defs: HashMap<u64, Arc<LoggerDef>>,
+    /// The definition used by the previous record (runs of one logger are
+    /// common, so most records skip the map).
+    last_def: Option<(u64, Arc<LoggerDef>)>,
     unknown: Arc<LoggerDef>,
     entries: Vec<Entry>,
     order: Vec<u32>,
@@ -124,6 +127,7 @@ impl Flusher {
             rings: Vec::new(),
             rings_gen: u64::MAX,
             defs: HashMap::new(),
+            last_def: None,
             unknown: Arc::new(LoggerDef {
                 name: b"?".to_vec().into_boxed_slice(),
                 bound: Box::new([]),
@@ -220,6 +224,7 @@ impl Flusher {
         }
         self.reclaim();
         if !retired.is_empty() {
+            self.last_def = None;
             for id in &retired {
                 self.defs.remove(id);
                 for s in &mut self.sinks {
@@ -353,10 +358,19 @@ impl Flusher {
                 Src::Ring { idx, len } => ring.slice(idx, len as u64),
                 Src::Synth { off, len } => &self.synth[off as usize..(off + len) as usize],
             };
-            let Ok(rec) = RecordView::decode(body) else {
+            // Our own producers wrote these frames (and the synthetic ones):
+            // skip the full field walk that recovery needs.
+            let Ok(rec) = RecordView::decode_trusted(body) else {
                 continue;
             };
-            let def = lookup_def(&mut self.defs, &self.sh, &self.unknown, rec.logger_id);
+            let def = match &self.last_def {
+                Some((id, d)) if *id == rec.logger_id => d.clone(),
+                _ => {
+                    let d = lookup_def(&mut self.defs, &self.sh, &self.unknown, rec.logger_id);
+                    self.last_def = Some((rec.logger_id, d.clone()));
+                    d
+                }
+            };
             let meta = RecordMeta {
                 logger: &def.name,
                 logger_id: rec.logger_id,
