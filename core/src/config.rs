@@ -35,8 +35,13 @@ pub struct Config {
     /// Bytes of ring per producer thread: a power of two, 4 KiB..512 MiB.
     /// Default 1 MiB.
     pub ring_capacity: u64,
-    /// How often the flusher wakes when nobody wakes it, in ms. Default 5.
+    /// How often the flusher wakes while records arrive and nobody wakes
+    /// it, in ms. Default 5.
     pub flush_interval_ms: u64,
+    /// How often the flusher wakes after it has found nothing for
+    /// 100 ms; the first record logged after that wakes it at
+    /// once. Default 250.
+    pub idle_interval_ms: u64,
     /// What a producer does when its ring is full. Default
     /// [`FullPolicy::Default`].
     pub full_policy: FullPolicy,
@@ -64,6 +69,7 @@ impl Default for Config {
             ring_dir: None,
             ring_capacity: 1 << 20,
             flush_interval_ms: 5,
+            idle_interval_ms: 250,
             full_policy: FullPolicy::Default,
             block_timeout_ms: 100,
             level: Level::INFO,

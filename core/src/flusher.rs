@@ -28,6 +28,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long the flusher finds nothing before it sleeps the idle interval.
+const IDLE_AFTER: Duration = Duration::from_millis(100);
+
 /// Encoded bytes a sink may buffer before it writes mid-batch.
 const SINK_BUF_LIMIT: usize = 1 << 20;
 
@@ -142,6 +145,7 @@ impl Flusher {
 
     /// The thread body: cycle until asked to stop, then drain to empty.
     pub(crate) fn run(mut self) {
+        let mut idle_since: Option<Instant> = None;
         loop {
             let n = self.cycle(false);
             // Ordering: Acquire pairs with the SeqCst store in `shutdown`.
@@ -150,15 +154,46 @@ impl Flusher {
                 self.sync_all(true);
                 break;
             }
-            if n == 0 {
-                std::thread::park_timeout(self.sh.interval);
+            if n > 0 {
+                idle_since = None;
+                continue;
             }
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < IDLE_AFTER {
+                std::thread::park_timeout(self.sh.interval);
+                continue;
+            }
+            // Long sleep: announce it, then look once more, so a record
+            // committed before a producer could see the flag is not left
+            // waiting for the whole idle interval.
+            // Ordering: SeqCst store then SeqCst fence, before the tail
+            // loads of `has_work`; producers load the flag (Relaxed) after
+            // their Release commit. A producer that misses the flag is
+            // found by this look or, at worst, by the next idle wake-up.
+            self.sh.idle.store(true, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if !self.has_work() {
+                std::thread::park_timeout(self.sh.idle_interval);
+            }
+            self.sh.idle.store(false, Ordering::Relaxed);
         }
         let _g = lock(&self.sh.flush_done);
         // Ordering: Release pairs with the Acquire loads in `flush` and
         // `shutdown`: everything written is done before they see it.
         self.sh.exited.store(true, Ordering::Release);
         self.sh.flush_cv.notify_all();
+    }
+
+    /// True when any ring holds committed frames or any request waits.
+    fn has_work(&mut self) -> bool {
+        self.refresh_rings();
+        // Ordering: Acquire, as in `cycle`.
+        self.sh.flush_req.load(Ordering::Acquire) > self.done
+            || self.sh.stop.load(Ordering::Acquire)
+            || self.rings.iter().any(|s| {
+                let (h, t) = s.ring.readable();
+                h != t || s.ring.header().counters.closed.load(Ordering::Acquire) == 1
+            })
     }
 
     fn refresh_rings(&mut self) {

@@ -184,6 +184,11 @@ impl Producer {
         if self.ring.used_estimate(&self.cur) > self.rt.high_water {
             self.past_high_water();
         }
+        // Ordering: Relaxed: a hint; see `Flusher::run` for the race this
+        // leaves and how it is bounded.
+        if self.rt.idle.load(Ordering::Relaxed) {
+            self.rt.wake();
+        }
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use crate::ring::Ring;
 use crate::sink::{file::FileSink, stream::StreamSink, Sink};
 use crate::stats::{Counters, Stats};
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crossbeam_utils::CachePadded;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -32,6 +33,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Shared {
     /// RUNNING, CLOSING or CLOSED.
     pub state: AtomicU8,
+    /// Set while the flusher sleeps its long idle interval; a producer that
+    /// sees it wakes the flusher after committing.
+    pub idle: AtomicBool,
     /// Ring capacity in bytes.
     pub capacity: u64,
     /// Largest frame a record may take (half the capacity).
@@ -42,8 +46,10 @@ pub(crate) struct Shared {
     pub policy: FullPolicy,
     /// How long `block` waits.
     pub block_timeout: Duration,
-    /// How often the idle flusher wakes.
+    /// How often the flusher wakes while records are arriving.
     pub interval: Duration,
+    /// How often it wakes once it has found nothing for a while.
+    pub idle_interval: Duration,
     /// The instance directory (and its lock), until a clean shutdown.
     pub instance: Mutex<Option<Instance>>,
     /// The instance directory's path.
@@ -66,9 +72,11 @@ pub(crate) struct Shared {
     /// The flusher thread, for waking it.
     pub flusher: OnceLock<std::thread::Thread>,
     /// Set when someone has woken the flusher and it has not looked yet.
-    pub wake_pending: AtomicBool,
-    /// Flush requests made.
-    pub flush_req: AtomicU64,
+    /// On its own cache line: the flusher clears it every cycle, and it must
+    /// not share a line with the fields producers read on every record.
+    pub wake_pending: CachePadded<AtomicBool>,
+    /// Flush requests made (own cache line, as `wake_pending`).
+    pub flush_req: CachePadded<AtomicU64>,
     /// Flush requests completed (guarded for the condvar).
     pub flush_done: Mutex<u64>,
     /// Signalled when `flush_done` grows or the flusher exits.
@@ -285,12 +293,14 @@ impl Runtime {
         })?;
         let shared = Arc::new(Shared {
             state: AtomicU8::new(RUNNING),
+            idle: AtomicBool::new(false),
             capacity: cfg.ring_capacity,
             max_frame: cfg.ring_capacity / 2,
             high_water: cfg.ring_capacity / 2,
             policy: cfg.full_policy,
             block_timeout: Duration::from_millis(cfg.block_timeout_ms),
             interval: Duration::from_millis(cfg.flush_interval_ms),
+            idle_interval: Duration::from_millis(cfg.idle_interval_ms.max(cfg.flush_interval_ms)),
             instance_dir: instance.dir.clone(),
             instance: Mutex::new(Some(instance)),
             next_ring: AtomicU32::new(0),
@@ -302,8 +312,8 @@ impl Runtime {
             levels: Mutex::new((cfg.level, cfg.levels.clone())),
             sink_levels,
             flusher: OnceLock::new(),
-            wake_pending: AtomicBool::new(false),
-            flush_req: AtomicU64::new(0),
+            wake_pending: CachePadded::new(AtomicBool::new(false)),
+            flush_req: CachePadded::new(AtomicU64::new(0)),
             flush_done: Mutex::new(0),
             flush_cv: Condvar::new(),
             stop: AtomicBool::new(false),
