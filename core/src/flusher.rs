@@ -485,7 +485,10 @@ impl Flusher {
         for r in gone {
             all.retain(|x| !Arc::ptr_eq(x, &r));
             let rc = &r.header().counters;
-            Counters::add(&c.retired_logged, rc.committed.load(Ordering::Relaxed));
+            Counters::add(
+                &c.retired_logged,
+                r.header().prod.committed.load(Ordering::Relaxed),
+            );
             Counters::add(&c.retired_dropped, rc.dropped.load(Ordering::Relaxed));
             Counters::bump(&c.rings_reclaimed);
             let _ = std::fs::remove_file(crate::instance::ring_path(&self.sh.instance_dir, r.id));

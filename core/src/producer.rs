@@ -178,9 +178,13 @@ impl Producer {
         self.ring.write(idx, &frame_header(kind::RECORD, body, crc));
         self.ring.commit(&mut self.cur, len);
         self.committed += 1;
-        let c = &self.ring.header().counters;
-        // Ordering: Relaxed: single writer; a statistic.
-        c.committed.store(self.committed, Ordering::Relaxed);
+        // Ordering: Relaxed: single writer; a statistic. It shares the
+        // cache line of the cursor just stored.
+        self.ring
+            .header()
+            .prod
+            .committed
+            .store(self.committed, Ordering::Relaxed);
         if self.ring.used_estimate(&self.cur) > self.rt.high_water {
             self.past_high_water();
         }

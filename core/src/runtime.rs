@@ -474,7 +474,7 @@ impl Runtime {
         );
         for r in rings.iter() {
             let rc = &r.header().counters;
-            logged += rc.committed.load(Ordering::Relaxed);
+            logged += r.header().prod.committed.load(Ordering::Relaxed);
             dropped += rc.dropped.load(Ordering::Relaxed);
         }
         Stats {

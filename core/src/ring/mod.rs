@@ -94,23 +94,32 @@ pub(crate) struct RingHeader {
     pub thread_id: u64,
     /// Creation time, ns since the Unix epoch.
     pub created_ns: u64,
-    /// Producer cursor: bytes ever committed.
-    pub tail: CachePadded<AtomicU64>,
+    /// The producer's line: its cursor and its record count, which it
+    /// stores together (one cache line the flusher reads once per cycle).
+    pub prod: CachePadded<ProducerLine>,
     /// Consumer cursor: bytes ever released.
     pub head: CachePadded<AtomicU64>,
     /// Counters the producer writes and the flusher or recovery reads.
     pub counters: CachePadded<ProducerCounters>,
 }
 
-/// Producer-written counters in the ring header.
+/// The producer cursor and the count of committed records.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct ProducerLine {
+    /// Producer cursor: bytes ever committed.
+    pub tail: AtomicU64,
+    /// Records committed (single writer; a statistic).
+    pub committed: AtomicU64,
+}
+
+/// Producer-written counters in the ring header, other than the cursor.
 ///
 /// Each has a single writer (the producer), so updates are plain
 /// load + store, never a read-modify-write.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct ProducerCounters {
-    /// Records committed.
-    pub committed: AtomicU64,
     /// Records dropped because the ring was full (all time).
     pub dropped: AtomicU64,
     /// Drops not yet reported in-band by a `DROPS` frame.
@@ -244,7 +253,7 @@ impl Ring {
         // Ordering: Release pairs with the Acquire load of `tail` in
         // `readable`: the frame bytes written before this store are visible
         // to the consumer once it sees the new tail.
-        self.header().tail.store(cur.tail, Ordering::Release);
+        self.header().prod.tail.store(cur.tail, Ordering::Release);
     }
 
     /// Bytes the producer has in use after its last commit, by its cached
@@ -262,7 +271,7 @@ impl Ring {
         // its own last store.
         let head = self.header().head.load(Ordering::Relaxed);
         // Ordering: Acquire pairs with the Release store in `commit`.
-        let tail = self.header().tail.load(Ordering::Acquire);
+        let tail = self.header().prod.tail.load(Ordering::Acquire);
         (head, tail)
     }
 
@@ -344,10 +353,12 @@ impl Ring {
             ring_id: 0,
             thread_id: 0,
             created_ns: 0,
-            tail: CachePadded::new(AtomicU64::new(0)),
+            prod: CachePadded::new(ProducerLine {
+                tail: AtomicU64::new(0),
+                committed: AtomicU64::new(0),
+            }),
             head: CachePadded::new(AtomicU64::new(0)),
             counters: CachePadded::new(ProducerCounters {
-                committed: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 pending: AtomicU64::new(0),
                 pending_first: AtomicU64::new(0),
