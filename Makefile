@@ -6,7 +6,8 @@
 #                model, the C ABI tests against the static and the shared
 #                library, the C++ build with -Werror, the header check,
 #                rustfmt and clippy
-#   make bench   the criterion benchmarks (see benches/README.md)
+#   make bench   the criterion benchmarks (see benches/README.md);
+#                make bench-compare runs the side-by-side peer comparisons
 
 CARGO      ?= cargo
 CC         ?= cc
@@ -23,7 +24,7 @@ LIBS_PRIVATE := -lpthread -ldl -lm -lrt -lutil
 CFLAGS_COMMON := -O2 -g -Wall -Wextra -Werror -Iinclude -pthread
 
 .PHONY: all lib header header-check tools lint test test-rust test-loom test-c \
-        test-cpp test-example-rust examples demo bench clean
+        test-cpp test-example-rust examples demo bench bench-compare clean
 
 all: lib
 
@@ -105,7 +106,12 @@ demo: lib examples
 	RINGLOG_FORMAT=logfmt $(BINDIR)/example-cpp
 
 bench:
-	$(CARGO) bench -p ringlog-benches
+	$(CARGO) bench -p ringlog-benches --bench hot_path --bench flusher
+
+# Side-by-side runs against other loggers (needs apt's libspdlog-dev).
+bench-compare: lib
+	$(CARGO) bench -p ringlog-benches --bench compare_rust
+	benches/compare/cpp/run.sh
 
 clean:
 	$(CARGO) clean
