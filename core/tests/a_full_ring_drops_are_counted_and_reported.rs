@@ -3,20 +3,8 @@ use ringlog::{Field, FullPolicy, LogError};
 
 #[test]
 fn a_full_ring_drops_are_counted_and_reported() {
-    let (sink, gate, out) = common::GatedSink::new();
-    let h = common::start_with(
-        |c| {
-            c.ring_capacity = 4096;
-            c.full_policy = FullPolicy::Drop;
-        },
-        Box::new(sink),
-        out,
-    );
-    let log = h.rt.logger("app");
-    // The flusher is stuck in the gated sink after its first batch, so the
-    // 4 KiB ring fills and later records are dropped.
-    log.info("first", &[]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // The flusher is stuck in the gated sink, so the 4 KiB ring fills.
+    let (h, gate, log) = common::start_stuck(FullPolicy::Drop, 100);
     let mut ok = 0u64;
     let mut dropped = Vec::new();
     for i in 0..500u64 {
@@ -66,18 +54,8 @@ fn a_full_ring_drops_are_counted_and_reported() {
 
 #[test]
 fn drops_of_an_exited_thread_are_still_reported() {
-    let (sink, gate, out) = common::GatedSink::new();
-    let h = common::start_with(
-        |c| {
-            c.ring_capacity = 4096;
-            c.full_policy = FullPolicy::Drop;
-        },
-        Box::new(sink),
-        out,
-    );
-    let log = h.rt.logger("app");
-    log.info("first", &[]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // The flusher is stuck in the gated sink, so the 4 KiB ring fills.
+    let (h, gate, log) = common::start_stuck(FullPolicy::Drop, 100);
     let l2 = log.clone();
     let n = std::thread::spawn(move || {
         (0..300u64)

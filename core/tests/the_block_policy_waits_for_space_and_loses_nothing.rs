@@ -23,18 +23,7 @@ fn the_block_policy_waits_for_space_and_loses_nothing() {
 
 #[test]
 fn the_default_policy_blocks_for_warn_and_drops_below() {
-    let (sink, gate, out) = common::GatedSink::new();
-    let h = common::start_with(
-        |c| {
-            c.ring_capacity = 4096;
-            c.block_timeout_ms = 200;
-        },
-        Box::new(sink),
-        out,
-    );
-    let log = h.rt.logger("app");
-    log.info("first", &[]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (h, gate, log) = common::start_stuck(FullPolicy::Default, 200);
     while log.info("fill", &[]).is_ok() {}
     // INFO is dropped at once; WARN waits: open the gate while it waits.
     assert_eq!(log.info("info", &[]), Err(LogError::Full));
@@ -52,19 +41,7 @@ fn the_default_policy_blocks_for_warn_and_drops_below() {
 
 #[test]
 fn a_blocked_record_is_dropped_and_counted_after_the_timeout() {
-    let (sink, gate, out) = common::GatedSink::new();
-    let h = common::start_with(
-        |c| {
-            c.ring_capacity = 4096;
-            c.full_policy = FullPolicy::Block;
-            c.block_timeout_ms = 20;
-        },
-        Box::new(sink),
-        out,
-    );
-    let log = h.rt.logger("app");
-    log.info("first", &[]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (h, gate, log) = common::start_stuck(FullPolicy::Block, 20);
     let mut n = 0;
     while log.error("fill", &[]).is_ok() {
         n += 1;

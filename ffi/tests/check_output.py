@@ -20,6 +20,8 @@ import os
 import re
 import sys
 
+from check_jsonl import DECODER  # strict JSON: no duplicate keys, no NaN
+
 MAX_REPORTED = 20
 
 RECORD_KEYS = [
@@ -33,28 +35,6 @@ TS_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z\Z")
 
 class CheckFailed(Exception):
     pass
-
-
-class DuplicateKey(ValueError):
-    pass
-
-
-def strict_object(pairs):
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise DuplicateKey(f"duplicate key {k!r}")
-            seen.add(k)
-    return obj
-
-
-def reject_constant(name):
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-DECODER = json.JSONDecoder(object_pairs_hook=strict_object, parse_constant=reject_constant)
 
 
 def is_int(v):

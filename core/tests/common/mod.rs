@@ -4,7 +4,7 @@
 
 use ringlog::sink::memory::MemorySink;
 use ringlog::sink::Sink;
-use ringlog::{Config, Runtime};
+use ringlog::{Config, FullPolicy, Logger, Runtime};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -108,4 +108,24 @@ impl Sink for GatedSink {
         drop(open);
         self.inner.write_batch(buf)
     }
+}
+
+/// A runtime with a 4 KiB ring whose flusher is held in a gated sink right
+/// after it picked up a first record, so the ring fills up. Returns the
+/// harness, the gate and the logger `app` (which logged `"first"`, seq 0).
+pub fn start_stuck(policy: FullPolicy, block_timeout_ms: u64) -> (Harness, Gate, Logger) {
+    let (sink, gate, out) = GatedSink::new();
+    let h = start_with(
+        |c| {
+            c.ring_capacity = 4096;
+            c.full_policy = policy;
+            c.block_timeout_ms = block_timeout_ms;
+        },
+        Box::new(sink),
+        out,
+    );
+    let log = h.rt.logger("app");
+    log.info("first", &[]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    (h, gate, log)
 }
