@@ -449,6 +449,22 @@ impl Runtime {
                 let _ = inst.remove();
             }
         }
+        // Root loggers point back at this state; drop them, and the rings,
+        // so a stopped runtime keeps no mapping and no cycle alive. Threads
+        // still holding a ring release it when they exit.
+        let counters = &sh.counters;
+        for r in lock(&sh.rings).drain(..) {
+            Counters::add(
+                &counters.retired_logged,
+                r.header().prod.committed.load(Ordering::Relaxed),
+            );
+            let rc = &r.header().counters;
+            Counters::add(
+                &counters.retired_dropped,
+                rc.dropped.load(Ordering::Relaxed),
+            );
+        }
+        lock(&sh.roots).clear();
         sh.state.store(CLOSED, Ordering::SeqCst);
         Ok(())
     }
