@@ -23,9 +23,9 @@
 //! red ERROR, bold red FATAL) and the field keys (dim).
 
 use super::escape;
-use super::logfmt::{write_flat, KeyStyle};
+use super::logfmt::{write_flat, write_top, KeyStyle};
 use super::time::{TimeFormat, TimeFormatter};
-use super::{push_hex, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
+use super::{push_hex, push_u64, BoundCache, Encoder, KeySet, RecordMeta, ShapeCache};
 use crate::level::Level;
 use crate::record::RecordView;
 use serde::{Deserialize, Serialize};
@@ -174,6 +174,8 @@ pub struct ConsoleEncoder {
     top: KeySet,
     path: Vec<u8>,
     bound: BoundCache,
+    /// The top-level keys of recent records, as written.
+    shapes: ShapeCache,
 }
 
 impl ConsoleEncoder {
@@ -212,6 +214,7 @@ impl ConsoleEncoder {
             top: KeySet::new(),
             path: Vec::new(),
             bound: BoundCache::default(),
+            shapes: ShapeCache::default(),
         })
     }
 
@@ -250,34 +253,33 @@ impl Encoder for ConsoleEncoder {
         }
         escape::console_text(out, rec.msg);
         let style = Self::key_style(self.color);
+        let ConsoleEncoder {
+            base,
+            top,
+            path,
+            bound,
+            shapes,
+            ..
+        } = self;
+        let fields = rec.fields.clone();
         if meta.bound.is_empty() {
-            self.top.clone_from(&self.base);
+            write_top(base, 0, top, path, shapes, fields, out, style);
         } else {
-            let (base, path) = (&self.base, &mut self.path);
-            let entry = self
-                .bound
-                .get_or_build(meta.logger_id, meta.bound.len(), |e| {
-                    e.keys.clone_from(base);
-                    path.clear();
-                    write_flat(
-                        &mut e.keys,
-                        path,
-                        meta.bound.clone(),
-                        &mut e.fragment,
-                        style,
-                    );
-                });
+            let entry = bound.get_or_build(meta.logger_id, meta.bound.len(), |e| {
+                e.keys.clone_from(base);
+                path.clear();
+                write_flat(
+                    &mut e.keys,
+                    path,
+                    meta.bound.clone(),
+                    &mut e.fragment,
+                    style,
+                );
+            });
             out.extend_from_slice(&entry.fragment);
-            self.top.clone_from(&entry.keys);
+            let (keys, generation) = (&entry.keys, entry.generation);
+            write_top(keys, generation, top, path, shapes, fields, out, style);
         }
-        self.path.clear();
-        write_flat(
-            &mut self.top,
-            &mut self.path,
-            rec.fields.clone(),
-            out,
-            style,
-        );
         if let Some(t) = &rec.trace {
             out.extend_from_slice(&self.trace_key);
             push_hex(out, &t.trace_id[..4]);
@@ -488,6 +490,17 @@ mod tests {
         }
         e.forget_logger(5);
         assert_eq!(e.bound.len(), 0);
+    }
+
+    #[test]
+    fn cached_keys_write_the_same_bytes_as_a_fresh_encoder() {
+        for o in [
+            r#"{"color": "always"}"#,
+            r#"{"color": "never", "prefix": "{thread} "}"#,
+        ] {
+            let all = crate::encode::test_support::cached_equals_fresh(|| enc(o, false), 3000);
+            assert!(!all.is_empty());
+        }
     }
 
     #[test]

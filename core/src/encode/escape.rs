@@ -17,12 +17,16 @@
 //!   names), unquoted, never containing a raw control character.
 //! * [`base64()`]: bytes values, standard alphabet, padded.
 //!
-//! Speed: the escapers look bytes up in a 256-entry class table and copy the
-//! runs of bytes that need no work with one `extend_from_slice`; JSON also
-//! skips eight plain ASCII bytes at a time with a word-at-a-time test. UTF-8
-//! is validated with [`std::str::from_utf8`] once per run of valid text, so
-//! each byte is validated once.
+//! Speed: most strings (keys, names, short values) need no escaping at all,
+//! so JSON strings and logfmt values first measure their plain ASCII prefix
+//! eight bytes at a time with a word-at-a-time test (short strings with two
+//! overlapping loads) and copy a string that is plain throughout in one go.
+//! Otherwise the escapers look bytes up in a 256-entry class table and copy
+//! the runs of bytes that need no work in one piece. UTF-8 is validated with
+//! [`std::str::from_utf8`] once per run of valid text, so each byte is
+//! validated once.
 
+use super::{half_at, put, put_quoted, word_at};
 use base64::Engine;
 
 /// Copied as is.
@@ -74,18 +78,83 @@ static CONSOLE_CLASS: [u8; 256] = class_table(2);
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// True when some byte of `w` may need work in a JSON string (a control
-/// character, `"`, `\`, DEL or a non-ASCII byte). Exact for "no": a false
-/// result means all eight bytes are plain.
+/// The high bit of each byte of `w` that may need work in a JSON string (a
+/// control character, `"`, `\`, DEL or a non-ASCII byte). The lowest set
+/// bit is exact: the subtractions below only borrow out of a byte that is
+/// itself flagged, so a false positive can only sit above a true one.
 #[inline(always)]
-fn json_word_special(w: u64) -> bool {
+fn json_word_mask(w: u64) -> u64 {
     // A byte below 0x20 (valid when the high bit is tested separately).
     let lt = w.wrapping_sub(ONES * 0x20) & !w;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    let q = zero(w ^ (ONES * b'"' as u64));
-    let bs = zero(w ^ (ONES * b'\\' as u64));
-    let del = zero(w ^ (ONES * 0x7f));
-    (lt | q | bs | del | w) & HIGHS != 0
+    let q = zero_bytes(w ^ (ONES * b'"' as u64));
+    let bs = zero_bytes(w ^ (ONES * b'\\' as u64));
+    let del = zero_bytes(w ^ (ONES * 0x7f));
+    (lt | q | bs | del | w) & HIGHS
+}
+
+/// As [`json_word_mask`] for a bare logfmt value: also flags space and `=`
+/// (a byte below 0x21 rather than 0x20).
+#[inline(always)]
+fn logfmt_word_mask(w: u64) -> u64 {
+    let lt = w.wrapping_sub(ONES * 0x21) & !w;
+    let q = zero_bytes(w ^ (ONES * b'"' as u64));
+    let bs = zero_bytes(w ^ (ONES * b'\\' as u64));
+    let eq = zero_bytes(w ^ (ONES * b'=' as u64));
+    let del = zero_bytes(w ^ (ONES * 0x7f));
+    (lt | q | bs | eq | del | w) & HIGHS
+}
+
+/// Flags (in the high bit) the zero bytes of `x`, exact up to the first.
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x
+}
+
+/// The length of the longest prefix of `s` whose bytes `mask` (a
+/// [`json_word_mask`]-style word test) and `class` (the matching byte table)
+/// both leave plain. Checks a word at a time, short inputs with overlapping
+/// loads.
+#[inline(always)]
+fn plain_prefix(s: &[u8], mask: fn(u64) -> u64, class: &[u8; 256]) -> usize {
+    let n = s.len();
+    let first = |m: u64| (m.trailing_zeros() / 8) as usize;
+    if n < 4 {
+        return s
+            .iter()
+            .position(|&b| class[b as usize] != PLAIN)
+            .unwrap_or(n);
+    }
+    if n < 8 {
+        // Bytes 0..4 in the low half, n-4..n in the high half.
+        let m = mask(u64::from(half_at(s, 0)) | u64::from(half_at(s, n - 4)) << 32);
+        return match m {
+            0 => n,
+            _ if first(m) < 4 => first(m),
+            _ => n + first(m) - 8,
+        };
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        let m = mask(word_at(s, i));
+        if m != 0 {
+            return i + first(m);
+        }
+        i += 8;
+    }
+    if i < n {
+        // The last eight bytes, overlapping plain ones already checked.
+        let m = mask(word_at(s, n - 8));
+        if m != 0 {
+            return n - 8 + first(m);
+        }
+    }
+    n
+}
+
+/// The length of the longest prefix of `s` that a JSON string holds as is.
+#[inline]
+fn json_plain_prefix(s: &[u8]) -> usize {
+    plain_prefix(s, json_word_mask, &JSON_CLASS)
 }
 
 /// The JSON escape for an ASCII byte the JSON class table marks [`ESC`].
@@ -93,21 +162,24 @@ fn json_word_special(w: u64) -> bool {
 fn push_json_escape(out: &mut Vec<u8>, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     match b {
-        b'"' => out.extend_from_slice(b"\\\""),
-        b'\\' => out.extend_from_slice(b"\\\\"),
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        _ => out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[(b >> 4) as usize],
-            HEX[(b & 15) as usize],
-        ]),
+        b'"' => put(out, b"\\\""),
+        b'\\' => put(out, b"\\\\"),
+        b'\n' => put(out, b"\\n"),
+        b'\r' => put(out, b"\\r"),
+        b'\t' => put(out, b"\\t"),
+        0x08 => put(out, b"\\b"),
+        0x0c => put(out, b"\\f"),
+        _ => put(
+            out,
+            &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ],
+        ),
     }
 }
 
@@ -116,22 +188,39 @@ const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 /// Appends `s` as a quoted JSON string.
 #[inline]
 pub fn json_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    json_escape(out, s);
-    out.push(b'"');
+    let plain = json_plain_prefix(s);
+    if plain == s.len() {
+        put_quoted(out, s);
+    } else {
+        out.push(b'"');
+        put(out, &s[..plain]);
+        json_escape_from(out, s, plain);
+        out.push(b'"');
+    }
 }
 
 /// Appends the escaped contents of a JSON string (no quotes) for `s`.
 pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) {
+    let plain = json_plain_prefix(s);
+    put(out, &s[..plain]);
+    if plain < s.len() {
+        json_escape_from(out, s, plain);
+    }
+}
+
+/// Appends the escaped contents for `s[from..]`, where `s[..from]` is plain
+/// ASCII (already written) and `s[from]` needs work.
+#[inline(never)]
+fn json_escape_from(out: &mut Vec<u8>, s: &[u8], from: usize) {
     let n = s.len();
-    let mut run = 0; // start of the pending run of bytes to copy
-    let mut i = 0;
+    let mut run = from; // start of the pending run of bytes to copy
+    let mut i = from;
     let mut valid_to = 0; // s[..valid_to] is known to be valid UTF-8 from i on
     while i < n {
         while i + 8 <= n {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&s[i..i + 8]);
-            if json_word_special(u64::from_le_bytes(w)) {
+            let m = json_word_mask(word_at(s, i));
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
                 break;
             }
             i += 8;
@@ -146,7 +235,7 @@ pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) {
         match JSON_CLASS[b as usize] {
             PLAIN => i += 1,
             ESC => {
-                out.extend_from_slice(&s[run..i]);
+                put(out, &s[run..i]);
                 push_json_escape(out, b);
                 i += 1;
                 run = i;
@@ -158,8 +247,8 @@ pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) {
                         Err(e) => {
                             valid_to = i + e.valid_up_to();
                             if valid_to == i {
-                                out.extend_from_slice(&s[run..i]);
-                                out.extend_from_slice(REPLACEMENT);
+                                put(out, &s[run..i]);
+                                put(out, REPLACEMENT);
                                 i += e.error_len().unwrap_or(n - i);
                                 run = i;
                                 continue;
@@ -170,12 +259,15 @@ pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) {
                 // A valid sequence; `b` is a lead byte here, so a 0xE2 lead
                 // has its two continuation bytes in bounds.
                 if b == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9) {
-                    out.extend_from_slice(&s[run..i]);
-                    out.extend_from_slice(if s[i + 2] == 0xA8 {
-                        b"\\u2028"
-                    } else {
-                        b"\\u2029"
-                    });
+                    put(out, &s[run..i]);
+                    put(
+                        out,
+                        if s[i + 2] == 0xA8 {
+                            b"\\u2028"
+                        } else {
+                            b"\\u2029"
+                        },
+                    );
                     i += 3;
                     run = i;
                 } else {
@@ -184,7 +276,7 @@ pub fn json_escape(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    out.extend_from_slice(&s[run..]);
+    put(out, &s[run..]);
 }
 
 /// Which text escaper [`text_escape`] implements.
@@ -249,19 +341,17 @@ fn text_escape(out: &mut Vec<u8>, s: &[u8], mode: TextMode) -> bool {
             }
             ESC => {
                 quote = true;
-                out.extend_from_slice(&s[run..i]);
+                put(out, &s[run..i]);
                 match b {
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    b'"' => out.extend_from_slice(b"\\\""),
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    _ => out.extend_from_slice(&[
-                        b'\\',
-                        b'x',
-                        HEX[(b >> 4) as usize],
-                        HEX[(b & 15) as usize],
-                    ]),
+                    b'\n' => put(out, b"\\n"),
+                    b'\r' => put(out, b"\\r"),
+                    b'\t' => put(out, b"\\t"),
+                    b'"' => put(out, b"\\\""),
+                    b'\\' => put(out, b"\\\\"),
+                    _ => put(
+                        out,
+                        &[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]],
+                    ),
                 }
                 i += 1;
                 run = i;
@@ -274,15 +364,18 @@ fn text_escape(out: &mut Vec<u8>, s: &[u8], mode: TextMode) -> bool {
                             valid_to = i + e.valid_up_to();
                             if valid_to == i {
                                 quote = true;
-                                out.extend_from_slice(&s[run..i]);
+                                put(out, &s[run..i]);
                                 let bad = e.error_len().unwrap_or(n - i);
                                 for &x in &s[i..i + bad] {
-                                    out.extend_from_slice(&[
-                                        b'\\',
-                                        b'x',
-                                        HEX[(x >> 4) as usize],
-                                        HEX[(x & 15) as usize],
-                                    ]);
+                                    put(
+                                        out,
+                                        &[
+                                            b'\\',
+                                            b'x',
+                                            HEX[(x >> 4) as usize],
+                                            HEX[(x & 15) as usize],
+                                        ],
+                                    );
                                 }
                                 i += bad;
                                 run = i;
@@ -295,8 +388,8 @@ fn text_escape(out: &mut Vec<u8>, s: &[u8], mode: TextMode) -> bool {
                 match special_code_point(&s[i..]) {
                     Some((cp, len)) => {
                         quote = true;
-                        out.extend_from_slice(&s[run..i]);
-                        out.extend_from_slice(b"\\u");
+                        put(out, &s[run..i]);
+                        put(out, b"\\u");
                         for shift in [12, 8, 4, 0] {
                             out.push(HEX[((cp >> shift) & 15) as usize]);
                         }
@@ -308,7 +401,7 @@ fn text_escape(out: &mut Vec<u8>, s: &[u8], mode: TextMode) -> bool {
             }
         }
     }
-    out.extend_from_slice(&s[run..]);
+    put(out, &s[run..]);
     quote
 }
 
@@ -319,6 +412,11 @@ fn text_escape(out: &mut Vec<u8>, s: &[u8], mode: TextMode) -> bool {
 ///
 /// The result is always one token without a raw control character.
 pub fn logfmt_value(out: &mut Vec<u8>, s: &[u8]) {
+    if !s.is_empty() && plain_prefix(s, logfmt_word_mask, &LOGFMT_CLASS) == s.len() {
+        // Plain ASCII without space or `=`: bare, as is.
+        put(out, s);
+        return;
+    }
     let start = out.len();
     out.push(b'"');
     if text_escape(out, s, TextMode::Logfmt) || s.is_empty() {
@@ -359,18 +457,18 @@ pub fn logfmt_key(out: &mut Vec<u8>, key: &[u8]) {
         return;
     }
     if key.iter().all(|&b| KEY_OK[b as usize]) {
-        out.extend_from_slice(key);
+        put(out, key);
         return;
     }
     let mut run = 0;
     for (i, &b) in key.iter().enumerate() {
         if !KEY_OK[b as usize] {
-            out.extend_from_slice(&key[run..i]);
+            put(out, &key[run..i]);
             out.push(b'_');
             run = i + 1;
         }
     }
-    out.extend_from_slice(&key[run..]);
+    put(out, &key[run..]);
 }
 
 /// Appends `s` with every maximal invalid UTF-8 subsequence replaced by
@@ -378,13 +476,13 @@ pub fn logfmt_key(out: &mut Vec<u8>, key: &[u8]) {
 /// which a JSON key is compared for de-duplication.
 pub fn push_lossy(out: &mut Vec<u8>, s: &[u8]) {
     if s.is_ascii() || std::str::from_utf8(s).is_ok() {
-        out.extend_from_slice(s);
+        put(out, s);
         return;
     }
     for chunk in s.utf8_chunks() {
-        out.extend_from_slice(chunk.valid().as_bytes());
+        put(out, chunk.valid().as_bytes());
         if !chunk.invalid().is_empty() {
-            out.extend_from_slice(REPLACEMENT);
+            put(out, REPLACEMENT);
         }
     }
 }
@@ -489,6 +587,111 @@ mod tests {
                 assert_eq!(back, String::from_utf8_lossy(chunk));
                 assert!(!out.bytes().any(|b| b < 0x20 || b == 0x7f), "{out:?}");
             }
+        }
+    }
+
+    /// JSON escaping the slow, obvious way: through `from_utf8_lossy`,
+    /// character by character.
+    fn json_reference(s: &[u8]) -> String {
+        let mut o = String::from("\"");
+        for c in String::from_utf8_lossy(s).chars() {
+            match c {
+                '"' => o.push_str("\\\""),
+                '\\' => o.push_str("\\\\"),
+                '\n' => o.push_str("\\n"),
+                '\r' => o.push_str("\\r"),
+                '\t' => o.push_str("\\t"),
+                '\u{8}' => o.push_str("\\b"),
+                '\u{c}' => o.push_str("\\f"),
+                '\u{2028}' | '\u{2029}' => o.push_str(&format!("\\u{:04x}", c as u32)),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    o.push_str(&format!("\\u{:04x}", c as u32))
+                }
+                c => o.push(c),
+            }
+        }
+        o.push('"');
+        o
+    }
+
+    /// Pseudo-random inputs of every length up to 48 from bytes that need
+    /// work (at every position, since the fast paths work on whole words)
+    /// and bytes that do not.
+    fn hostile_inputs() -> Vec<Vec<u8>> {
+        const ALPHABET: &[u8] =
+            b"aZ09 =\"\\\x00\x1f\x7f\n\xc3\xa9\xe2\x80\xa8\xa9\xff\xf0\x9f\x98\x80.#_";
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut v = Vec::new();
+        for len in 0..=48 {
+            for round in 0..300 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly plain bytes, so the special ones are sparse.
+                        if round % 3 == 0 || seed % 8 == 0 {
+                            ALPHABET[(seed >> 8) as usize % ALPHABET.len()]
+                        } else {
+                            b'a' + (seed >> 8) as u8 % 26
+                        }
+                    })
+                    .collect();
+                v.push(s);
+            }
+        }
+        for len in 0..=48 {
+            for special in [b'"', b'\\', 0x00, 0x1f, 0x7f, 0x80, 0xff, b' ', b'='] {
+                for at in 0..len {
+                    let mut s = vec![b'k'; len];
+                    s[at] = special;
+                    v.push(s);
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn json_fast_paths_match_the_reference_on_hostile_inputs() {
+        for s in hostile_inputs() {
+            assert_eq!(json(&s), json_reference(&s), "{s:?}");
+            let mut v = b"x".to_vec();
+            json_escape(&mut v, &s);
+            let want = json_reference(&s);
+            assert_eq!(&v[1..], &want.as_bytes()[1..want.len() - 1], "{s:?}");
+        }
+    }
+
+    #[test]
+    fn plain_prefixes_end_at_the_first_byte_needing_work() {
+        for s in hostile_inputs() {
+            let naive = |class: &[u8; 256]| {
+                s.iter()
+                    .position(|&b| class[b as usize] != PLAIN)
+                    .unwrap_or(s.len())
+            };
+            assert_eq!(json_plain_prefix(&s), naive(&JSON_CLASS), "{s:?}");
+            assert_eq!(
+                plain_prefix(&s, logfmt_word_mask, &LOGFMT_CLASS),
+                naive(&LOGFMT_CLASS),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bare_logfmt_values_match_the_quoting_rule() {
+        for s in hostile_inputs() {
+            let mut want = b"\"".to_vec();
+            if text_escape(&mut want, &s, TextMode::Logfmt) || s.is_empty() {
+                want.push(b'"');
+            } else {
+                want.remove(0);
+            }
+            let mut got = b"x".to_vec();
+            logfmt_value(&mut got, &s);
+            assert_eq!(&got[1..], &want[..], "{s:?}");
         }
     }
 

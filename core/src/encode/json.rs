@@ -27,11 +27,21 @@
 //! * **Fast.** No allocation per record once warmed up: the key sets are
 //!   reused, and a child logger's bound fields are encoded once per logger
 //!   (cached by `logger_id` together with the keys they claimed, so dedup
-//!   against them stays exact), then copied into each record.
+//!   against them stays exact), then copied into each record. Records from
+//!   one call site have the same keys, so the written `,"key":` pieces of a
+//!   record's top-level fields are cached by the raw keys (a
+//!   [`super::Shape`]) and claimed only when a record's keys differ from the
+//!   cached ones; the text from the time to the message (by level and
+//!   logger name) and from the thread id to the sequence number (by thread
+//!   and ring) is cached too. Small pieces are appended without `memcpy`
+//!   calls.
 
 use super::escape;
 use super::time::{TimeFormat, TimeFormatter};
-use super::{push_f64, push_hex, push_i64, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
+use super::{
+    push_f64, push_hex, push_i64, push_u64, put, put_quoted, BoundCache, Encoder, KeySet,
+    PieceCache, RecordMeta, ShapeCache,
+};
 use crate::record::{Fields, RecordView, ValueView};
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +153,14 @@ pub struct JsonEncoder {
     /// One key set per group nesting level.
     stack: Vec<KeySet>,
     bound: BoundCache,
+    /// The top-level keys of recent records, as written.
+    shapes: ShapeCache,
+    /// From the end of the time value to the start of the message's
+    /// (the level and logger members), by level and logger name.
+    heads: PieceCache,
+    /// The thread and ring members and the sequence number's key, by
+    /// thread id and ring id.
+    tails: PieceCache,
 }
 
 impl JsonEncoder {
@@ -168,6 +186,9 @@ impl JsonEncoder {
                 .map(|_| KeySet::new())
                 .collect(),
             bound: BoundCache::default(),
+            shapes: ShapeCache::default(),
+            heads: PieceCache::default(),
+            tails: PieceCache::default(),
         }
     }
 }
@@ -180,50 +201,111 @@ fn hex_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// Appends `,"key":` for `key`, claimed in `keys`.
+#[inline]
+fn write_key(keys: &mut KeySet, key: &[u8], out: &mut Vec<u8>) {
+    out.push(b',');
+    let key = keys.claim_with(|b| escape::push_lossy(b, key));
+    escape::json_str(out, key);
+    out.push(b':');
+}
+
 /// Appends `,"key":value` for each field, claiming keys in `keys`; nested
 /// groups use the key sets in `stack` (one per level).
 fn write_members(keys: &mut KeySet, stack: &mut [KeySet], fields: Fields<'_>, out: &mut Vec<u8>) {
     for f in fields {
-        out.push(b',');
-        let key = keys.claim_with(|b| escape::push_lossy(b, f.key));
-        escape::json_str(out, key);
-        out.push(b':');
-        match f.value {
-            ValueView::Null => out.extend_from_slice(b"null"),
-            ValueView::Bool(true) => out.extend_from_slice(b"true"),
-            ValueView::Bool(false) => out.extend_from_slice(b"false"),
-            ValueView::I64(v) => push_i64(out, v),
-            ValueView::U64(v) => push_u64(out, v),
-            ValueView::F64(v) => {
-                if v.is_finite() {
-                    push_f64(out, v);
-                } else {
-                    out.push(b'"');
-                    push_f64(out, v);
-                    out.push(b'"');
-                }
-            }
-            ValueView::Str(s) => escape::json_str(out, s),
-            ValueView::Bytes(b) => {
+        write_key(keys, f.key, out);
+        write_value(stack, &f.value, out);
+    }
+}
+
+/// Appends `,"key":value` for each of a record's top-level fields. The
+/// keys start from `base` (recorded as base set `generation`, see
+/// [`super::Shape`]): they are written from the shape cache while the
+/// record's keys match a shape's, and claimed in `top` (a copy of `base`)
+/// from the first one that does not, recording the new shape.
+fn write_top(
+    base: &KeySet,
+    generation: u64,
+    top: &mut KeySet,
+    stack: &mut [KeySet],
+    shapes: &mut ShapeCache,
+    fields: Fields<'_>,
+    out: &mut Vec<u8>,
+) {
+    let count = fields.len();
+    let mut fields = fields;
+    let Some(mut f) = fields.next() else {
+        return;
+    };
+    let shape = shapes.shape(generation, count, f.key);
+    let mut i = 0;
+    while let Some(piece) = shape.piece(i, f.key) {
+        put(out, piece);
+        write_value(stack, &f.value, out);
+        i += 1;
+        f = match fields.next() {
+            Some(next) => next,
+            None => return,
+        };
+    }
+    // Field `i` is new: claim the keys before it (the shape's, which are the
+    // record's), then go on claiming, recording the rest of the shape.
+    top.clone_from(base);
+    for j in 0..i {
+        top.claim_with(|b| escape::push_lossy(b, shape.raw_key(j)));
+    }
+    shape.truncate(i);
+    for f in std::iter::once(f).chain(fields) {
+        let start = out.len();
+        write_key(top, f.key, out);
+        shape.record(f.key, &out[start..]);
+        write_value(stack, &f.value, out);
+    }
+}
+
+/// Appends a field's value; a group's members use the key sets in `stack`.
+#[inline]
+fn write_value(stack: &mut [KeySet], value: &ValueView<'_>, out: &mut Vec<u8>) {
+    match *value {
+        ValueView::Null => put(out, b"null"),
+        ValueView::Bool(true) => put(out, b"true"),
+        ValueView::Bool(false) => put(out, b"false"),
+        ValueView::I64(v) => push_i64(out, v),
+        ValueView::U64(v) => push_u64(out, v),
+        ValueView::F64(v) => {
+            if v.is_finite() {
+                push_f64(out, v);
+            } else {
                 out.push(b'"');
-                escape::base64(out, b);
+                push_f64(out, v);
                 out.push(b'"');
-            }
-            ValueView::Group(g) => {
-                let start = out.len();
-                match stack.split_first_mut() {
-                    Some((inner, rest)) => {
-                        inner.clear();
-                        write_members(inner, rest, g, out);
-                    }
-                    // Decoding caps nesting at MAX_DEPTH, which `stack`
-                    // covers; this only keeps an impossible case correct.
-                    None => write_members(&mut KeySet::new(), &mut [], g, out),
-                }
-                close_object(out, start);
             }
         }
+        ValueView::Str(s) => escape::json_str(out, s),
+        ValueView::Bytes(b) => {
+            out.push(b'"');
+            escape::base64(out, b);
+            out.push(b'"');
+        }
+        ValueView::Group(ref g) => write_group(stack, g.clone(), out),
     }
+}
+
+/// Appends a group's members as an object.
+#[inline(never)]
+fn write_group(stack: &mut [KeySet], g: Fields<'_>, out: &mut Vec<u8>) {
+    let start = out.len();
+    match stack.split_first_mut() {
+        Some((inner, rest)) => {
+            inner.clear();
+            write_members(inner, rest, g, out);
+        }
+        // Decoding caps nesting at MAX_DEPTH, which `stack`
+        // covers; this only keeps an impossible case correct.
+        None => write_members(&mut KeySet::new(), &mut [], g, out),
+    }
+    close_object(out, start);
 }
 
 /// Turns the members written from `start` (each led by a comma) into an
@@ -231,7 +313,7 @@ fn write_members(keys: &mut KeySet, stack: &mut [KeySet], fields: Fields<'_>, ou
 #[inline]
 fn close_object(out: &mut Vec<u8>, start: usize) {
     if out.len() == start {
-        out.extend_from_slice(b"{}");
+        put(out, b"{}");
     } else {
         out[start] = b'{';
         out.push(b'}');
@@ -241,75 +323,106 @@ fn close_object(out: &mut Vec<u8>, start: usize) {
 impl Encoder for JsonEncoder {
     fn encode(&mut self, rec: &RecordView<'_>, meta: &RecordMeta<'_>, out: &mut Vec<u8>) {
         let start = out.len();
+        // Room for a typical record; longer pieces reserve as they go.
+        out.reserve(256 + rec.msg.len());
         let p = &self.prefixes;
+        let quoted_time = !p[TIME].is_empty() && !self.time.format().is_numeric();
         if !p[TIME].is_empty() {
-            out.extend_from_slice(&p[TIME]);
-            if self.time.format().is_numeric() {
-                self.time.write(rec.ts_ns, out);
-            } else {
-                out.push(b'"');
-                self.time.write(rec.ts_ns, out);
+            put(out, &p[TIME]);
+            if quoted_time {
                 out.push(b'"');
             }
+            self.time.write(rec.ts_ns, out);
         }
-        if !p[LEVEL].is_empty() {
-            out.extend_from_slice(&p[LEVEL]);
-            out.push(b'"');
-            out.extend_from_slice(rec.level.name().as_bytes());
-            out.push(b'"');
-        }
-        if !p[LOGGER].is_empty() {
-            out.extend_from_slice(&p[LOGGER]);
-            escape::json_str(out, meta.logger);
-        }
+        // The closing quote of the time, the level and logger members and
+        // the message's key: one cached piece.
+        let level = rec.level;
+        let head = self.heads.get(
+            meta.logger_id,
+            u64::from(level.number()),
+            meta.logger,
+            |h| {
+                if quoted_time {
+                    h.push(b'"');
+                }
+                if !p[LEVEL].is_empty() {
+                    put(h, &p[LEVEL]);
+                    put_quoted(h, level.name().as_bytes());
+                }
+                if !p[LOGGER].is_empty() {
+                    put(h, &p[LOGGER]);
+                    escape::json_str(h, meta.logger);
+                }
+                put(h, &p[MESSAGE]);
+            },
+        );
+        put(out, head);
         if !p[MESSAGE].is_empty() {
-            out.extend_from_slice(&p[MESSAGE]);
             escape::json_str(out, rec.msg);
         }
         if let Some(t) = &rec.trace {
             if !p[TRACE_ID].is_empty() {
-                out.extend_from_slice(&p[TRACE_ID]);
+                put(out, &p[TRACE_ID]);
                 hex_str(out, &t.trace_id);
             }
             if !p[SPAN_ID].is_empty() {
-                out.extend_from_slice(&p[SPAN_ID]);
+                put(out, &p[SPAN_ID]);
                 hex_str(out, &t.span_id);
             }
             if !p[TRACE_FLAGS].is_empty() {
-                out.extend_from_slice(&p[TRACE_FLAGS]);
+                put(out, &p[TRACE_FLAGS]);
                 hex_str(out, &[t.flags]);
             }
         }
+        let JsonEncoder {
+            base,
+            top,
+            stack,
+            bound,
+            shapes,
+            ..
+        } = self;
         if meta.bound.is_empty() {
-            self.top.clone_from(&self.base);
+            write_top(base, 0, top, stack, shapes, rec.fields.clone(), out);
         } else {
-            let (base, stack) = (&self.base, &mut self.stack);
-            let entry = self
-                .bound
-                .get_or_build(meta.logger_id, meta.bound.len(), |e| {
-                    e.keys.clone_from(base);
-                    write_members(&mut e.keys, stack, meta.bound.clone(), &mut e.fragment);
-                });
-            out.extend_from_slice(&entry.fragment);
-            self.top.clone_from(&entry.keys);
+            let entry = bound.get_or_build(meta.logger_id, meta.bound.len(), |e| {
+                e.keys.clone_from(base);
+                write_members(&mut e.keys, stack, meta.bound.clone(), &mut e.fragment);
+            });
+            put(out, &entry.fragment);
+            let fields = rec.fields.clone();
+            write_top(
+                &entry.keys,
+                entry.generation,
+                top,
+                stack,
+                shapes,
+                fields,
+                out,
+            );
         }
-        write_members(&mut self.top, &mut self.stack, rec.fields.clone(), out);
+        // The thread and ring members and the sequence number's key: one
+        // cached piece.
         let p = &self.prefixes;
-        if !p[THREAD].is_empty() {
-            out.extend_from_slice(&p[THREAD]);
-            push_u64(out, meta.thread_id);
-        }
-        if !p[RING].is_empty() {
-            out.extend_from_slice(&p[RING]);
-            push_u64(out, u64::from(meta.ring_id));
-        }
+        let (thread, ring) = (meta.thread_id, meta.ring_id);
+        let tail = self.tails.get(thread, u64::from(ring), &[], |t| {
+            if !p[THREAD].is_empty() {
+                put(t, &p[THREAD]);
+                push_u64(t, thread);
+            }
+            if !p[RING].is_empty() {
+                put(t, &p[RING]);
+                push_u64(t, u64::from(ring));
+            }
+            put(t, &p[SEQ]);
+        });
+        put(out, tail);
         if !p[SEQ].is_empty() {
-            out.extend_from_slice(&p[SEQ]);
             push_u64(out, rec.seq);
         }
         if meta.recovered && !p[RECOVERED].is_empty() {
-            out.extend_from_slice(&p[RECOVERED]);
-            out.extend_from_slice(b"true");
+            put(out, &p[RECOVERED]);
+            put(out, b"true");
         }
         close_object(out, start);
         out.push(b'\n');
@@ -793,6 +906,50 @@ mod tests {
         let p = parse(&out);
         assert_eq!(p.len(), 4 + 300 + 3);
         assert!(keys(&p).contains(&"k49#6"));
+    }
+
+    #[test]
+    fn cached_keys_and_pieces_write_the_same_bytes_as_a_fresh_encoder() {
+        let opts = [
+            JsonOptions::default(),
+            serde_json::from_str(
+                r#"{"keys": {"time": "", "level": "a", "logger": "", "thread": "",
+                             "seq": "user", "message": "a#2"},
+                    "time_format": "unix_s"}"#,
+            )
+            .unwrap(),
+            serde_json::from_str(
+                r#"{"keys": {"ring": "", "seq": ""}, "time_format": "rfc3339_ms"}"#,
+            )
+            .unwrap(),
+        ];
+        for o in opts {
+            let all = crate::encode::test_support::cached_equals_fresh(
+                || JsonEncoder::new(o.clone()),
+                4000,
+            );
+            for line in all.split_inclusive(|&b| b == b'\n') {
+                parse(line);
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_with_a_known_shape_but_a_new_key_is_deduplicated_afresh() {
+        let mut enc = JsonEncoder::new(JsonOptions::default());
+        let first = encode_one(&mut enc, b"m", &[Field::i64("a", 1), Field::i64("b", 2)]);
+        assert!(first.ends_with(b",\"a\":1,\"b\":2,\"thread\":123,\"ring\":1,\"seq\":7}\n"));
+        // Same first key and count, then a key that collides with the first
+        // and then with a reserved key.
+        let out = encode_one(&mut enc, b"m", &[Field::i64("a", 1), Field::i64("a", 2)]);
+        assert_eq!(keys(&parse(&out))[4..6], ["a", "a#2"]);
+        let out = encode_one(&mut enc, b"m", &[Field::i64("a", 1), Field::i64("seq", 2)]);
+        assert_eq!(keys(&parse(&out))[4..6], ["a", "seq#2"]);
+        // A prefix of a known shape, then the whole of it again.
+        let out = encode_one(&mut enc, b"m", &[Field::i64("a", 3)]);
+        assert_eq!(keys(&parse(&out))[4], "a");
+        let out = encode_one(&mut enc, b"m", &[Field::i64("a", 1), Field::i64("seq", 2)]);
+        assert_eq!(keys(&parse(&out))[4..6], ["a", "seq#2"]);
     }
 
     #[test]

@@ -25,13 +25,17 @@
 //!   `Infinity`, `-Infinity` for the non-finite ones), `true`/`false`,
 //!   `null`, bytes in standard padded base64 (quoted when padded, as `=` is
 //!   special in logfmt).
-//! * Bound fields are encoded once per logger and cached, as in JSON.
+//! * Bound fields are encoded once per logger and cached, as in JSON, and
+//!   so are the ` key=` pieces of the top-level fields (up to the first
+//!   group) of records with the same keys.
 
 use super::escape;
 use super::json::JsonKeys;
 pub(crate) use super::push_hex;
 use super::time::{TimeFormat, TimeFormatter};
-use super::{push_f64, push_i64, push_u64, BoundCache, Encoder, KeySet, RecordMeta};
+use super::{
+    push_f64, push_i64, push_u64, put, BoundCache, Encoder, KeySet, RecordMeta, ShapeCache,
+};
 use crate::record::{Fields, RecordView, ValueView};
 use serde::{Deserialize, Serialize};
 
@@ -61,13 +65,20 @@ const RECOVERED: usize = 10;
 #[derive(Debug)]
 pub struct LogfmtEncoder {
     time: TimeFormatter,
-    /// ` key=` for each reserved key in use; empty when left out.
+    /// ` key=` for each reserved key in use; empty when left out. The first
+    /// of those always written (time, level, logger, message) has no leading
+    /// space, as it starts the line.
     prefixes: [Vec<u8>; 11],
+    /// True when none of those is in use: then the line's first pair has a
+    /// leading space to drop.
+    strip_first: bool,
     base: KeySet,
     top: KeySet,
     /// The dotted group path of the field being written.
     path: Vec<u8>,
     bound: BoundCache,
+    /// The top-level keys of recent records, as written.
+    shapes: ShapeCache,
 }
 
 impl LogfmtEncoder {
@@ -84,13 +95,23 @@ impl LogfmtEncoder {
             p.extend_from_slice(claimed);
             p.push(b'=');
         }
+        let lead = prefixes[TIME..=MESSAGE].iter_mut().find(|p| !p.is_empty());
+        let strip_first = match lead {
+            Some(p) => {
+                p.remove(0);
+                false
+            }
+            None => true,
+        };
         LogfmtEncoder {
             time: TimeFormatter::new(opts.time_format),
             prefixes,
+            strip_first,
             base,
             top: KeySet::new(),
             path: Vec::new(),
             bound: BoundCache::default(),
+            shapes: ShapeCache::default(),
         }
     }
 }
@@ -98,9 +119,9 @@ impl LogfmtEncoder {
 /// Appends a non-group value in logfmt form.
 pub(crate) fn write_value(out: &mut Vec<u8>, v: &ValueView<'_>) {
     match *v {
-        ValueView::Null => out.extend_from_slice(b"null"),
-        ValueView::Bool(true) => out.extend_from_slice(b"true"),
-        ValueView::Bool(false) => out.extend_from_slice(b"false"),
+        ValueView::Null => put(out, b"null"),
+        ValueView::Bool(true) => put(out, b"true"),
+        ValueView::Bool(false) => put(out, b"false"),
         ValueView::I64(v) => push_i64(out, v),
         ValueView::U64(v) => push_u64(out, v),
         ValueView::F64(v) => {
@@ -144,92 +165,170 @@ pub(crate) fn write_flat(
             path.truncate(mark);
             continue;
         }
-        out.push(b' ');
-        if let Some((on, _)) = style {
-            out.extend_from_slice(on);
-        }
-        let key = keys.claim_with(|b| {
-            b.extend_from_slice(path);
-            escape::logfmt_key(b, f.key);
-        });
-        out.extend_from_slice(key);
-        out.push(b'=');
-        if let Some((_, off)) = style {
-            out.extend_from_slice(off);
-        }
+        write_key(keys, path, f.key, out, style);
         write_value(out, &f.value);
+    }
+}
+
+/// Appends ` key=` (styled) for `key` under `path`, claimed in `keys`.
+#[inline]
+fn write_key(keys: &mut KeySet, path: &[u8], key: &[u8], out: &mut Vec<u8>, style: KeyStyle<'_>) {
+    out.push(b' ');
+    if let Some((on, _)) = style {
+        put(out, on);
+    }
+    let key = keys.claim_with(|b| {
+        put(b, path);
+        escape::logfmt_key(b, key);
+    });
+    put(out, key);
+    out.push(b'=');
+    if let Some((_, off)) = style {
+        put(out, off);
+    }
+}
+
+/// [`write_flat`] for a record's top-level fields, with the keys starting
+/// from `base` (recorded as base set `generation`, see
+/// [`super::Shape`]): the ` key=` pieces are written from the shape cache
+/// while the record's keys match a shape's, and claimed in `top` (a copy of
+/// `base`) from the first one that does not, recording the new shape up to
+/// the first group (whose flattened keys are claimed one by one).
+/// `style` must be the same for every call with the same `shapes`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_top(
+    base: &KeySet,
+    generation: u64,
+    top: &mut KeySet,
+    path: &mut Vec<u8>,
+    shapes: &mut ShapeCache,
+    fields: Fields<'_>,
+    out: &mut Vec<u8>,
+    style: KeyStyle<'_>,
+) {
+    let count = fields.len();
+    let mut fields = fields;
+    let Some(mut f) = fields.next() else {
+        return;
+    };
+    let shape = shapes.shape(generation, count, f.key);
+    let mut i = 0;
+    while !matches!(f.value, ValueView::Group(_)) {
+        let Some(piece) = shape.piece(i, f.key) else {
+            break;
+        };
+        put(out, piece);
+        write_value(out, &f.value);
+        i += 1;
+        f = match fields.next() {
+            Some(next) => next,
+            None => return,
+        };
+    }
+    // Field `i` is new (or a group): claim the keys before it (the shape's,
+    // which are the record's, none of them a group), then go on claiming.
+    top.clone_from(base);
+    for j in 0..i {
+        top.claim_with(|b| escape::logfmt_key(b, shape.raw_key(j)));
+    }
+    shape.truncate(i);
+    path.clear();
+    let mut recording = true;
+    for f in std::iter::once(f).chain(fields) {
+        if let ValueView::Group(g) = f.value {
+            // Groups are not recorded, nor anything after one.
+            recording = false;
+            escape::logfmt_key(path, f.key);
+            path.push(b'.');
+            write_flat(top, path, g, out, style);
+            path.clear();
+        } else {
+            let start = out.len();
+            write_key(top, &[], f.key, out, style);
+            if recording {
+                shape.record(f.key, &out[start..]);
+            }
+            write_value(out, &f.value);
+        }
     }
 }
 
 impl Encoder for LogfmtEncoder {
     fn encode(&mut self, rec: &RecordView<'_>, meta: &RecordMeta<'_>, out: &mut Vec<u8>) {
         let start = out.len();
+        // Room for a typical record; longer pieces reserve as they go.
+        out.reserve(256 + rec.msg.len());
         let p = &self.prefixes;
         if !p[TIME].is_empty() {
-            out.extend_from_slice(&p[TIME]);
+            put(out, &p[TIME]);
             self.time.write(rec.ts_ns, out);
         }
         if !p[LEVEL].is_empty() {
-            out.extend_from_slice(&p[LEVEL]);
-            out.extend_from_slice(rec.level.name().as_bytes());
+            put(out, &p[LEVEL]);
+            put(out, rec.level.name().as_bytes());
         }
         if !p[LOGGER].is_empty() {
-            out.extend_from_slice(&p[LOGGER]);
+            put(out, &p[LOGGER]);
             escape::logfmt_value(out, meta.logger);
         }
         if !p[MESSAGE].is_empty() {
-            out.extend_from_slice(&p[MESSAGE]);
+            put(out, &p[MESSAGE]);
             escape::logfmt_value(out, rec.msg);
         }
         if let Some(t) = &rec.trace {
             if !p[TRACE_ID].is_empty() {
-                out.extend_from_slice(&p[TRACE_ID]);
+                put(out, &p[TRACE_ID]);
                 push_hex(out, &t.trace_id);
             }
             if !p[SPAN_ID].is_empty() {
-                out.extend_from_slice(&p[SPAN_ID]);
+                put(out, &p[SPAN_ID]);
                 push_hex(out, &t.span_id);
             }
             if !p[TRACE_FLAGS].is_empty() {
-                out.extend_from_slice(&p[TRACE_FLAGS]);
+                put(out, &p[TRACE_FLAGS]);
                 push_hex(out, &[t.flags]);
             }
         }
+        let LogfmtEncoder {
+            base,
+            top,
+            path,
+            bound,
+            shapes,
+            ..
+        } = self;
+        let fields = rec.fields.clone();
         if meta.bound.is_empty() {
-            self.top.clone_from(&self.base);
+            write_top(base, 0, top, path, shapes, fields, out, None);
         } else {
-            let (base, path) = (&self.base, &mut self.path);
-            let entry = self
-                .bound
-                .get_or_build(meta.logger_id, meta.bound.len(), |e| {
-                    e.keys.clone_from(base);
-                    path.clear();
-                    write_flat(&mut e.keys, path, meta.bound.clone(), &mut e.fragment, None);
-                });
-            out.extend_from_slice(&entry.fragment);
-            self.top.clone_from(&entry.keys);
+            let entry = bound.get_or_build(meta.logger_id, meta.bound.len(), |e| {
+                e.keys.clone_from(base);
+                path.clear();
+                write_flat(&mut e.keys, path, meta.bound.clone(), &mut e.fragment, None);
+            });
+            put(out, &entry.fragment);
+            let (keys, generation) = (&entry.keys, entry.generation);
+            write_top(keys, generation, top, path, shapes, fields, out, None);
         }
-        self.path.clear();
-        write_flat(&mut self.top, &mut self.path, rec.fields.clone(), out, None);
         let p = &self.prefixes;
         if !p[THREAD].is_empty() {
-            out.extend_from_slice(&p[THREAD]);
+            put(out, &p[THREAD]);
             push_u64(out, meta.thread_id);
         }
         if !p[RING].is_empty() {
-            out.extend_from_slice(&p[RING]);
+            put(out, &p[RING]);
             push_u64(out, u64::from(meta.ring_id));
         }
         if !p[SEQ].is_empty() {
-            out.extend_from_slice(&p[SEQ]);
+            put(out, &p[SEQ]);
             push_u64(out, rec.seq);
         }
         if meta.recovered && !p[RECOVERED].is_empty() {
-            out.extend_from_slice(&p[RECOVERED]);
-            out.extend_from_slice(b"true");
+            put(out, &p[RECOVERED]);
+            put(out, b"true");
         }
         // Every pair was written with a leading space; drop the first one.
-        if out.len() > start {
+        if self.strip_first && out.len() > start {
             out.remove(start);
         }
         out.push(b'\n');
@@ -478,6 +577,63 @@ mod tests {
         let p = check(&out);
         assert_eq!(get(&p, "recovered"), "true");
         assert_eq!(get(&p, "level"), "fatal");
+    }
+
+    #[test]
+    fn cached_keys_write_the_same_bytes_as_a_fresh_encoder() {
+        let opts = [
+            r#"{}"#,
+            // No time: the level starts the line.
+            r#"{"keys": {"time": ""}, "time_format": "unix_ms"}"#,
+            // None of the always-written keys: the first pair's space is dropped.
+            r#"{"keys": {"time": "", "level": "", "logger": "", "message": "",
+                         "thread": "a", "ring": "x_y"}}"#,
+        ];
+        for o in opts {
+            let o: LogfmtOptions = serde_json::from_str(o).unwrap();
+            let all = crate::encode::test_support::cached_equals_fresh(
+                || LogfmtEncoder::new(o.clone()),
+                4000,
+            );
+            for line in all.split_inclusive(|&b| b == b'\n') {
+                check(line);
+            }
+        }
+    }
+
+    #[test]
+    fn a_group_where_a_known_shape_has_a_plain_field_is_flattened() {
+        let mut enc = LogfmtEncoder::new(LogfmtOptions::default());
+        let out = encode_one(&mut enc, b"m", &[Field::i64("g", 1), Field::i64("n", 2)]);
+        assert!(
+            out.ends_with(b" g=1 n=2 thread=123 ring=1 seq=7\n"),
+            "{out:?}"
+        );
+        let inner = [Field::i64("n", 3)];
+        let out = encode_one(
+            &mut enc,
+            b"m",
+            &[Field::group("g", &inner), Field::i64("n", 2)],
+        );
+        assert!(
+            out.ends_with(b" g.n=3 n=2 thread=123 ring=1 seq=7\n"),
+            "{out:?}"
+        );
+        // A flattened key colliding with a cached one.
+        let out = encode_one(&mut enc, b"m", &[Field::i64("g.n", 1), Field::i64("x", 2)]);
+        assert!(
+            out.ends_with(b" g.n=1 x=2 thread=123 ring=1 seq=7\n"),
+            "{out:?}"
+        );
+        let out = encode_one(
+            &mut enc,
+            b"m",
+            &[Field::i64("g.n", 1), Field::group("g", &inner)],
+        );
+        assert!(
+            out.ends_with(b" g.n=1 g.n#2=3 thread=123 ring=1 seq=7\n"),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -301,6 +301,10 @@ pub(crate) struct BoundEntry {
     pub(crate) keys: KeySet,
     /// How many bound fields were encoded (a cheap consistency check).
     pub(crate) count: usize,
+    /// Identifies this build of the entry (never 0, never reused), so a
+    /// [`ShapeCache`] can tell whether `keys` is the set a shape was
+    /// recorded against.
+    pub(crate) generation: u64,
 }
 
 /// Caps the cache so a program that never retires loggers cannot grow it
@@ -311,6 +315,8 @@ const BOUND_CACHE_MAX: usize = 4096;
 #[derive(Debug, Default)]
 pub(crate) struct BoundCache {
     map: HashMap<u64, BoundEntry, BuildHasherDefault<IdHasher>>,
+    /// The last generation handed out.
+    generation: u64,
 }
 
 impl BoundCache {
@@ -331,6 +337,8 @@ impl BoundCache {
             e.fragment.clear();
             e.keys.clear();
             e.count = count;
+            self.generation += 1;
+            e.generation = self.generation;
             build(e);
         }
         &self.map[&id]
@@ -345,6 +353,246 @@ impl BoundCache {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
+    }
+}
+
+/// Number of [`Shape`]s a [`ShapeCache`] holds (a power of two).
+const SHAPES: usize = 64;
+
+/// Fields past this many are not recorded in a [`Shape`] (they take the
+/// slow path), which bounds a shape's memory.
+const SHAPE_MAX_FIELDS: usize = 64;
+
+/// The keys a record's top-level fields were written under, for one base key
+/// set: the raw key of each field in order, with the piece of output that led
+/// its value (for JSON `,"key":`, the key as claimed and escaped).
+///
+/// Why this is exact: claiming is deterministic, so the keys written for a
+/// record's first `k` fields depend only on the base set (the reserved keys,
+/// plus a logger's bound fields) and on the raw keys of those `k` fields. A
+/// later record against the same base whose first `k` raw keys are the same
+/// bytes writes the same `k` pieces, without claiming anything. Records from
+/// one call site all have the same keys, so this is the common case.
+#[derive(Debug, Default)]
+pub(crate) struct Shape {
+    /// The base set this shape was recorded against: 0 for an encoder's
+    /// reserved keys alone, else a [`BoundEntry::generation`].
+    generation: u64,
+    /// The raw keys, back to back.
+    raw: Vec<u8>,
+    /// The written pieces, back to back.
+    pieces: Vec<u8>,
+    /// Each field's raw key in `raw` and piece in `pieces`.
+    fields: Vec<ShapeField>,
+}
+
+/// Where one field of a [`Shape`] keeps its bytes (offsets into the shape's
+/// buffers).
+#[derive(Clone, Copy, Debug)]
+struct ShapeField {
+    raw: (u32, u32),
+    piece: (u32, u32),
+}
+
+impl Shape {
+    /// Number of fields recorded.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// The written piece for field `i` when the shape's field `i` has the
+    /// raw key `key` (the shape's first `i` keys are the record's first `i`,
+    /// as the caller checked field by field).
+    #[inline(always)]
+    pub(crate) fn piece(&self, i: usize, key: &[u8]) -> Option<&[u8]> {
+        let f = self.fields.get(i)?;
+        let raw = self.raw.get(f.raw.0 as usize..f.raw.1 as usize)?;
+        if !eq_small(raw, key) {
+            return None;
+        }
+        self.pieces.get(f.piece.0 as usize..f.piece.1 as usize)
+    }
+
+    /// The raw key of field `i` (< the number of fields recorded).
+    pub(crate) fn raw_key(&self, i: usize) -> &[u8] {
+        let f = self.fields[i];
+        &self.raw[f.raw.0 as usize..f.raw.1 as usize]
+    }
+
+    /// Keeps the first `n` fields, forgetting the rest.
+    pub(crate) fn truncate(&mut self, n: usize) {
+        self.fields.truncate(n);
+        let (raw, piece) = match self.fields.last() {
+            Some(f) => (f.raw.1, f.piece.1),
+            None => (0, 0),
+        };
+        self.raw.truncate(raw as usize);
+        self.pieces.truncate(piece as usize);
+    }
+
+    /// Appends a field: its raw key and the piece written for it. Fields
+    /// past [`SHAPE_MAX_FIELDS`], or whose offsets would not fit a `u32`, are
+    /// left out (the shape then covers a prefix of the record).
+    pub(crate) fn record(&mut self, raw: &[u8], piece: &[u8]) {
+        let (raw_start, piece_start) = (self.raw.len(), self.pieces.len());
+        let (raw_end, piece_end) = (raw_start + raw.len(), piece_start + piece.len());
+        if self.fields.len() >= SHAPE_MAX_FIELDS || u32::try_from(raw_end.max(piece_end)).is_err() {
+            return;
+        }
+        self.raw.extend_from_slice(raw);
+        self.pieces.extend_from_slice(piece);
+        self.fields.push(ShapeField {
+            raw: (raw_start as u32, raw_end as u32),
+            piece: (piece_start as u32, piece_end as u32),
+        });
+    }
+}
+
+/// A few recent [`Shape`]s, chosen by the base set, the field count and the
+/// first key (so records from different call sites mostly land in different
+/// slots; a slot holds the most recent shape that landed in it).
+#[derive(Debug)]
+pub(crate) struct ShapeCache {
+    shapes: Box<[Shape]>,
+}
+
+impl Default for ShapeCache {
+    fn default() -> Self {
+        ShapeCache {
+            shapes: (0..SHAPES).map(|_| Shape::default()).collect(),
+        }
+    }
+}
+
+impl ShapeCache {
+    /// The slot for a record against base set `generation` with `count`
+    /// fields, the first keyed `first`; emptied first when it holds a shape
+    /// recorded against another base set.
+    #[inline]
+    pub(crate) fn shape(&mut self, generation: u64, count: usize, first: &[u8]) -> &mut Shape {
+        let h = (key_word(first) ^ (first.len() as u64).rotate_left(56))
+            .wrapping_add(generation.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .wrapping_add((count as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+            .wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        let shape = &mut self.shapes[(h >> 58) as usize & (SHAPES - 1)];
+        if shape.generation != generation {
+            shape.truncate(0);
+            shape.generation = generation;
+        }
+        shape
+    }
+}
+
+/// Up to 16 bytes of `s` folded into a word (for hashing a key).
+#[inline(always)]
+fn key_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    if n >= 8 {
+        word_at(s, 0) ^ word_at(s, n - 8).rotate_left(29)
+    } else if n >= 4 {
+        u64::from(half_at(s, 0)) | u64::from(half_at(s, n - 4)) << 32
+    } else if n > 0 {
+        u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
+    } else {
+        0
+    }
+}
+
+/// The 8 bytes of `s` at `i` (`i + 8 <= s.len()`), little-endian.
+#[inline(always)]
+pub(crate) fn word_at(s: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The 4 bytes of `s` at `i` (`i + 4 <= s.len()`), little-endian.
+#[inline(always)]
+pub(crate) fn half_at(s: &[u8], i: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[i..i + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// `a == b`, without a call into `memcmp` for keys of up to 16 bytes.
+#[inline(always)]
+fn eq_small(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n > 16 {
+        a == b
+    } else if n >= 8 {
+        word_at(a, 0) == word_at(b, 0) && word_at(a, n - 8) == word_at(b, n - 8)
+    } else if n >= 4 {
+        half_at(a, 0) == half_at(b, 0) && half_at(a, n - 4) == half_at(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
+/// Number of slots in a [`PieceCache`] (a power of two).
+const PIECES: usize = 64;
+
+/// Recently built pieces of output that depend only on a few values of a
+/// record, such as the JSON text between the timestamp and the message,
+/// which depends on the level and the logger's name alone.
+///
+/// A piece is looked up by two numbers `a` and `b` and a byte string
+/// `check`; the caller guarantees that these three determine the piece.
+/// Each slot holds the last piece built for the keys that map to it.
+#[derive(Debug)]
+pub(crate) struct PieceCache {
+    slots: Box<[PieceSlot]>,
+}
+
+#[derive(Debug, Default)]
+struct PieceSlot {
+    /// False until a piece is built in this slot.
+    used: bool,
+    a: u64,
+    b: u64,
+    check: Vec<u8>,
+    piece: Vec<u8>,
+}
+
+impl Default for PieceCache {
+    fn default() -> Self {
+        PieceCache {
+            slots: (0..PIECES).map(|_| PieceSlot::default()).collect(),
+        }
+    }
+}
+
+impl PieceCache {
+    /// The piece for `(a, b, check)`, built by `build` (appending to the
+    /// empty buffer it is given) when the slot holds another one.
+    #[inline]
+    pub(crate) fn get(
+        &mut self,
+        a: u64,
+        b: u64,
+        check: &[u8],
+        build: impl FnOnce(&mut Vec<u8>),
+    ) -> &[u8] {
+        let h = (a ^ b.rotate_left(32))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(17)
+            .wrapping_add(b)
+            .wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        let slot = &mut self.slots[(h >> 58) as usize & (PIECES - 1)];
+        if !(slot.used && slot.a == a && slot.b == b && eq_small(&slot.check, check)) {
+            slot.used = true;
+            slot.a = a;
+            slot.b = b;
+            slot.check.clear();
+            slot.check.extend_from_slice(check);
+            slot.piece.clear();
+            build(&mut slot.piece);
+        }
+        &slot.piece
     }
 }
 
@@ -368,19 +616,93 @@ pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     for (pair, &b) in buf.chunks_exact_mut(2).zip(&bytes[..n]) {
         pair.copy_from_slice(&HEX_PAIRS[b as usize]);
     }
-    out.extend_from_slice(&buf[..2 * n]);
+    put(out, &buf[..2 * n]);
+}
+
+/// Copies `n` bytes without a call into `memcpy` for the short pieces that
+/// make up most of a record (two overlapping loads and stores cover any
+/// length up to 32); longer ones go to `copy_nonoverlapping`.
+///
+/// # Safety
+/// `src` is valid for reads and `dst` for writes of `n` bytes, and the two
+/// ranges do not overlap.
+#[inline(always)]
+unsafe fn copy_small(src: *const u8, dst: *mut u8, n: usize) {
+    use std::ptr::{read_unaligned as rd, write_unaligned as wr};
+    // SAFETY: every access below is within the first `n` bytes of `src`
+    // and `dst` (the branches bound `n`), per the function's contract.
+    unsafe {
+        if n <= 16 {
+            if n >= 8 {
+                let a: u64 = rd(src.cast());
+                let b: u64 = rd(src.add(n - 8).cast());
+                wr(dst.cast(), a);
+                wr(dst.add(n - 8).cast(), b);
+            } else if n >= 4 {
+                let a: u32 = rd(src.cast());
+                let b: u32 = rd(src.add(n - 4).cast());
+                wr(dst.cast(), a);
+                wr(dst.add(n - 4).cast(), b);
+            } else if n > 0 {
+                *dst = *src;
+                *dst.add(n / 2) = *src.add(n / 2);
+                *dst.add(n - 1) = *src.add(n - 1);
+            }
+        } else if n <= 32 {
+            let a: u128 = rd(src.cast());
+            let b: u128 = rd(src.add(n - 16).cast());
+            wr(dst.cast(), a);
+            wr(dst.add(n - 16).cast(), b);
+        } else {
+            std::ptr::copy_nonoverlapping(src, dst, n);
+        }
+    }
+}
+
+/// Appends `s` to `out`: [`Vec::extend_from_slice`] without the call into
+/// `memcpy` for short pieces, which dominated the encoders' profile (a
+/// record is some twenty pieces of a few bytes each).
+#[inline(always)]
+pub(crate) fn put(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len());
+    let len = out.len();
+    // SAFETY: `reserve` made room for `s.len()` more bytes after `len`, so
+    // the destination is valid for the writes; `s` is borrowed shared while
+    // `out` is borrowed mutably, so the two cannot overlap. The bytes up to
+    // `len + s.len()` are initialized by the copy before `set_len`.
+    unsafe {
+        copy_small(s.as_ptr(), out.as_mut_ptr().add(len), s.len());
+        out.set_len(len + s.len());
+    }
+}
+
+/// Appends `s` between double quotes (`s` needing no escaping).
+#[inline(always)]
+pub(crate) fn put_quoted(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
+    let len = out.len();
+    // SAFETY: `reserve` made room for `s.len() + 2` more bytes after `len`,
+    // which the three writes fill; `s` cannot overlap `out` (shared and
+    // mutable borrows). The bytes are initialized before `set_len`.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        *dst = b'"';
+        copy_small(s.as_ptr(), dst.add(1), s.len());
+        *dst.add(1 + s.len()) = b'"';
+        out.set_len(len + s.len() + 2);
+    }
 }
 
 /// Appends `v` in decimal.
 #[inline]
 pub(crate) fn push_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    put(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends `v` in decimal.
 #[inline]
 pub(crate) fn push_i64(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    put(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends a float: the shortest round-tripping form for a finite value
@@ -392,16 +714,19 @@ pub(crate) fn push_f64(out: &mut Vec<u8>, v: f64) -> bool {
     if push_short_f64(out, v) {
         true
     } else if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        put(out, ryu::Buffer::new().format_finite(v).as_bytes());
         true
     } else {
-        out.extend_from_slice(if v.is_nan() {
-            b"NaN"
-        } else if v > 0.0 {
-            b"Infinity"
-        } else {
-            b"-Infinity"
-        });
+        put(
+            out,
+            if v.is_nan() {
+                b"NaN"
+            } else if v > 0.0 {
+                b"Infinity"
+            } else {
+                b"-Infinity"
+            },
+        );
         false
     }
 }
@@ -427,26 +752,45 @@ fn push_short_f64(out: &mut Vec<u8>, v: f64) -> bool {
         return false;
     }
     for (k, p) in POW.iter().enumerate() {
-        let m = (a * p).round();
-        if m / p == a {
+        // The integer nearest `a * p` (< 10¹⁵). Rounding a tie either way is
+        // fine: a passing `m` is within 1/8 of `a * p`, so a tie never passes.
+        // (Through i64: cheaper conversions than u64 on common targets.)
+        let m = (a * p + 0.5) as i64;
+        if m as f64 / p == a {
             let m = m as u64;
-            if v < 0.0 {
-                out.push(b'-');
-            }
-            let div = [1u64, 10, 100, 1000][k];
-            push_u64(out, m / div);
-            out.push(b'.');
-            if k == 0 {
-                out.push(b'0');
+            // Written backwards from the end of `buf`: the fraction digits
+            // (`0` when there are none), `.`, the integer digits (at most 12)
+            // and the sign.
+            let mut buf = [0u8; 20];
+            let mut i = buf.len();
+            let (mut int, mut frac) = if k == 0 {
+                i -= 1;
+                buf[i] = b'0';
+                (m, 0)
             } else {
-                let mut frac = m % div;
-                let mut digits = [b'0'; 3];
-                for d in digits[..k].iter_mut().rev() {
-                    *d = b'0' + (frac % 10) as u8;
-                    frac /= 10;
-                }
-                out.extend_from_slice(&digits[..k]);
+                let div = [1u64, 10, 100, 1000][k];
+                (m / div, m % div)
+            };
+            for _ in 0..k {
+                i -= 1;
+                buf[i] = b'0' + (frac % 10) as u8;
+                frac /= 10;
             }
+            i -= 1;
+            buf[i] = b'.';
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (int % 10) as u8;
+                int /= 10;
+                if int == 0 {
+                    break;
+                }
+            }
+            if v < 0.0 {
+                i -= 1;
+                buf[i] = b'-';
+            }
+            put(out, &buf[i..]);
             return true;
         }
     }
@@ -498,6 +842,67 @@ mod tests {
             s.claim(b"x");
         }
         assert_eq!(s.claim(b"x"), b"x#20001");
+    }
+
+    #[test]
+    fn put_appends_pieces_of_every_length() {
+        let src: Vec<u8> = (0..100u8).collect();
+        for n in 0..=src.len() {
+            let mut v = b"ab".to_vec();
+            put(&mut v, &src[..n]);
+            put_quoted(&mut v, &src[n / 2..n]);
+            let mut want = b"ab".to_vec();
+            want.extend_from_slice(&src[..n]);
+            want.push(b'"');
+            want.extend_from_slice(&src[n / 2..n]);
+            want.push(b'"');
+            assert_eq!(v, want, "{n}");
+        }
+    }
+
+    #[test]
+    fn shapes_match_field_by_field_and_are_emptied_for_another_base_set() {
+        let mut c = ShapeCache::default();
+        let s = c.shape(0, 2, b"a");
+        assert_eq!(s.piece(0, b"a"), None);
+        s.record(b"a", b",\"a\":");
+        s.record(b"b", b",\"b#2\":");
+        let s = c.shape(0, 2, b"a");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.piece(0, b"a"), Some(&b",\"a\":"[..]));
+        assert_eq!(s.piece(1, b"b"), Some(&b",\"b#2\":"[..]));
+        assert_eq!(s.piece(1, b"c"), None);
+        assert_eq!(s.piece(2, b"b"), None);
+        assert_eq!(s.raw_key(1), b"b");
+        s.truncate(1);
+        assert_eq!(s.piece(1, b"b"), None);
+        s.record(b"c", b",\"c\":");
+        assert_eq!(s.piece(1, b"c"), Some(&b",\"c\":"[..]));
+        // The same slot against another base set starts empty.
+        assert_eq!(c.shape(9, 2, b"a").len(), 0);
+        // Long keys, and the cap on recorded fields.
+        let long = [b'k'; 40];
+        let s = c.shape(0, 100, &long);
+        for _ in 0..100 {
+            s.record(&long, b"p");
+        }
+        assert_eq!(s.len(), SHAPE_MAX_FIELDS);
+        assert_eq!(s.piece(0, &long), Some(&b"p"[..]));
+        assert_eq!(s.piece(0, &long[1..]), None);
+    }
+
+    #[test]
+    fn cached_pieces_are_rebuilt_for_other_keys() {
+        let mut c = PieceCache::default();
+        let mut builds = 0;
+        for (a, b, check) in [(1, 2, &b"x"[..]), (1, 2, b"x"), (1, 3, b"x"), (1, 2, b"y")] {
+            let piece = c.get(a, b, check, |p| {
+                builds += 1;
+                p.extend_from_slice(format!("{a}/{b}/{check:?}").as_bytes());
+            });
+            assert_eq!(piece, format!("{a}/{b}/{check:?}").as_bytes());
+        }
+        assert_eq!(builds, 3);
     }
 
     #[test]
@@ -603,7 +1008,7 @@ pub(crate) mod test_support {
     use crate::record::{
         encode_fields, fields_len, record_len, write_record, Fields, Head, RecordView,
     };
-    use crate::value::Field;
+    use crate::value::{Field, Value};
 
     /// A record body written by `write_record` (decode it with
     /// [`RecordView::decode`]).
@@ -661,5 +1066,187 @@ pub(crate) mod test_support {
     pub(crate) fn ctx() -> TraceContext {
         TraceContext::parse_traceparent(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
             .expect("valid traceparent")
+    }
+
+    /// A xorshift step: deterministic pseudo-random numbers for the tests.
+    pub(crate) fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    /// Keys that collide with reserved keys, with renamed keys (`a#2`), with
+    /// each other once sanitized (`x y`, `x_y`) or made valid (`\xff`,
+    /// U+FFFD), or that are hostile or long.
+    const KEYS: &[&[u8]] = &[
+        b"user",
+        b"status",
+        b"msg",
+        b"msg#2",
+        b"ts",
+        b"level",
+        b"logger",
+        b"seq",
+        b"thread",
+        b"ring",
+        b"trace_id",
+        b"recovered",
+        b"trace",
+        b"a",
+        b"a#2",
+        b"a#3",
+        b"",
+        b"k\ney",
+        b"\xff",
+        "\u{FFFD}".as_bytes(),
+        b"x y",
+        b"x_y",
+        b"a.b",
+        b"g",
+        b"q\"uote",
+        b"a_key_longer_than_sixteen_bytes",
+        b"a_key_longer_than_sixteen_bytez",
+    ];
+
+    const STRS: &[&[u8]] = &[
+        b"alice",
+        b"",
+        b"a b",
+        b"a=b",
+        b"line\nbreak",
+        b"\x1b[31mred",
+        b"bad \xff\xfe",
+        b"h\xc3\xa9",
+        b"\xe2\x80\xa8",
+        b"say \"hi\" C:\\",
+        b"0123456789abcdefghijklmnopqrstuvwxyz",
+    ];
+
+    /// Pseudo-random values, groups taken from `groups`.
+    fn value<'a>(seed: &mut u64, groups: &[&'a [Field<'a>]]) -> Value<'a> {
+        let r = next(seed);
+        match r % 9 {
+            0 => Value::Null,
+            1 | 2 => Value::Str(STRS[(r >> 8) as usize % STRS.len()]),
+            3 => Value::I64((r >> 8) as i64 % 100_000 - 50_000),
+            4 => Value::U64(r >> (r % 64)),
+            5 => {
+                Value::F64([12.5, -0.25, 1e21, 0.1, f64::NAN, f64::INFINITY][(r >> 8) as usize % 6])
+            }
+            6 => Value::Bool(r & 256 != 0),
+            7 => Value::Bytes(STRS[(r >> 8) as usize % STRS.len()]),
+            _ => Value::Group(groups[(r >> 8) as usize % groups.len()]),
+        }
+    }
+
+    /// The keys of a few record shapes, fixed by `seed`.
+    pub(crate) fn shapes(seed: &mut u64) -> Vec<Vec<&'static [u8]>> {
+        (0..6)
+            .map(|_| {
+                let n = next(seed) % 8;
+                (0..n)
+                    .map(|_| KEYS[next(seed) as usize % KEYS.len()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Pseudo-random top-level fields: mostly the keys of one of `shapes`
+    /// (whole, a prefix, or with one key changed), otherwise random keys;
+    /// always random values.
+    pub(crate) fn fields<'a>(
+        seed: &mut u64,
+        shapes: &[Vec<&'static [u8]>],
+        groups: &[&'a [Field<'a>]],
+    ) -> Vec<Field<'a>> {
+        let r = next(seed);
+        let mut keys: Vec<&[u8]> = shapes[(r >> 8) as usize % shapes.len()].clone();
+        match r % 5 {
+            0 => keys.truncate((r >> 16) as usize % (keys.len() + 1)),
+            1 if !keys.is_empty() => {
+                let i = (r >> 16) as usize % keys.len();
+                keys[i] = KEYS[(r >> 24) as usize % KEYS.len()];
+            }
+            2 => {
+                let n = (r >> 16) % 10;
+                keys = (0..n)
+                    .map(|_| KEYS[next(seed) as usize % KEYS.len()])
+                    .collect();
+            }
+            _ => {}
+        }
+        keys.into_iter()
+            .map(|key| Field {
+                key,
+                value: value(seed, groups),
+            })
+            .collect()
+    }
+
+    /// Encodes pseudo-random records, many of them alike, with one
+    /// long-lived encoder and with a fresh encoder each (so no cache of the
+    /// long-lived one is ever used), and checks that the bytes are the same;
+    /// returns the long-lived encoder's output for further checks.
+    pub(crate) fn cached_equals_fresh<E: super::Encoder>(
+        new: impl Fn() -> E,
+        rounds: usize,
+    ) -> Vec<u8> {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let deep = [
+            Field::i64("x", 1),
+            Field::i64("x", 2),
+            Field::str("ts", "t"),
+        ];
+        let inner = [
+            Field::str("msg", "a"),
+            Field::group("g", &deep),
+            Field::group("g", &[]),
+            Field::i64("msg", 2),
+        ];
+        let groups: [&[Field<'_>]; 3] = [&[], &deep, &inner];
+        let bound_a = bound_bytes(&[Field::str("user", "b"), Field::group("g", &deep)]);
+        let bound_b = bound_bytes(&[
+            Field::str("a", "b"),
+            Field::str("a", "c"),
+            Field::str("x y", "d"),
+        ]);
+        // (logger id, bound fields, count): the same id with another count
+        // rebuilds that logger's cache entry.
+        let loggers: [(u64, &[u8], u32); 4] = [
+            (1, &[], 0),
+            (2, &bound_a, 2),
+            (2, &bound_b, 3),
+            (3, &bound_b, 3),
+        ];
+        let names: [&[u8]; 4] = [b"api", b"ap\"i\n", b"svc", "sv\u{e9}".as_bytes()];
+        let shapes = shapes(&mut seed);
+        let c = ctx();
+        let mut cached = new();
+        let mut all = Vec::new();
+        for _ in 0..rounds {
+            let fields = fields(&mut seed, &shapes, &groups);
+            let r = next(&mut seed);
+            let trace = (r % 4 == 0).then_some(&c);
+            let msg = STRS[(r >> 8) as usize % STRS.len()];
+            let ts = 1_763_775_890_123_456_789 + (r >> 40) * 1_000_000;
+            let b = body(ts, 1 + (r >> 16) as u8 % 24, trace, msg, &fields);
+            let (id, bound, n) = loggers[(r >> 24) as usize % loggers.len()];
+            let mut m = meta(names[(r >> 28) as usize % names.len()], id, bound, n);
+            m.thread_id = [123, 4567, 89][(r >> 32) as usize % 3];
+            m.ring_id = [1, 2][(r >> 36) as usize % 2];
+            m.recovered = r % 7 == 0;
+            let mut got = Vec::new();
+            cached.encode(&view(&b), &m, &mut got);
+            let mut want = Vec::new();
+            new().encode(&view(&b), &m, &mut want);
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            );
+            assert_eq!(got, want);
+            all.extend_from_slice(&got);
+        }
+        all
     }
 }

@@ -59,7 +59,9 @@ pub struct TimeFormatter {
     /// The second `cached` was computed for (`u64::MAX`: nothing cached; no
     /// `u64` of nanoseconds reaches that second).
     cached_sec: u64,
-    cached: [u8; 19],
+    /// `YYYY-MM-DDTHH:MM:SS.` for `cached_sec`, then room for the fraction
+    /// and the `Z`, filled in per timestamp.
+    cached: [u8; 32],
 }
 
 impl TimeFormatter {
@@ -68,7 +70,7 @@ impl TimeFormatter {
         TimeFormatter {
             format,
             cached_sec: u64::MAX,
-            cached: [0; 19],
+            cached: [0; 32],
         }
     }
 
@@ -78,6 +80,7 @@ impl TimeFormatter {
     }
 
     /// Appends `ts_ns` (ns since the Unix epoch, UTC) to `out`, unquoted.
+    #[inline]
     pub fn write(&mut self, ts_ns: u64, out: &mut Vec<u8>) {
         let sec = ts_ns / NS_PER_S;
         let frac = (ts_ns % NS_PER_S) as u32;
@@ -87,21 +90,33 @@ impl TimeFormatter {
             TimeFormat::Rfc3339Ms => 3,
             TimeFormat::UnixS => {
                 super::push_u64(out, sec);
-                out.push(b'.');
-                out.extend_from_slice(&nine_digits(frac));
-                return;
+                let mut b = [b'.'; 10];
+                b[1..].copy_from_slice(&nine_digits(frac));
+                return super::put(out, &b);
             }
             TimeFormat::UnixMs => return super::push_u64(out, ts_ns / 1_000_000),
             TimeFormat::UnixNs => return super::push_u64(out, ts_ns),
         };
         if sec != self.cached_sec {
-            self.cached = date_time(sec);
+            self.cached[..19].copy_from_slice(&date_time(sec));
+            self.cached[19] = b'.';
             self.cached_sec = sec;
         }
-        out.extend_from_slice(&self.cached);
-        out.push(b'.');
-        out.extend_from_slice(&nine_digits(frac)[..digits]);
-        out.push(b'Z');
+        let d = nine_digits(frac);
+        out.reserve(self.cached.len());
+        let len = out.len();
+        // SAFETY: `reserve` made room for 32 bytes after `len`: the cached
+        // 32 bytes are copied there, then bytes 20..29 (the digits) and
+        // `20 + digits` (≤ 29, the `Z`) are overwritten, all in that room.
+        // The `21 + digits` bytes kept by `set_len` were all written.
+        unsafe {
+            let dst = out.as_mut_ptr().add(len);
+            std::ptr::copy_nonoverlapping(self.cached.as_ptr(), dst, 32);
+            std::ptr::copy_nonoverlapping(d.as_ptr(), dst.add(20), 9);
+            // Fewer digits: the `Z` overwrites the first digit not kept.
+            *dst.add(20 + digits) = b'Z';
+            out.set_len(len + 21 + digits);
+        }
     }
 }
 
@@ -109,13 +124,25 @@ impl TimeFormatter {
 #[inline]
 fn nine_digits(n: u32) -> [u8; 9] {
     let mut d = [b'0'; 9];
-    let (hi, lo) = (n / 10_000, n % 10_000);
-    d[0] = b'0' + (hi / 10_000) as u8;
-    two(&mut d[1..3], hi / 100 % 100);
-    two(&mut d[3..5], hi % 100);
-    two(&mut d[5..7], lo / 100);
-    two(&mut d[7..9], lo % 100);
+    d[0] = b'0' + (n / 100_000_000) as u8;
+    d[1..].copy_from_slice(&eight_digits(n % 100_000_000).to_le_bytes());
     d
+}
+
+/// `n` (< 10⁸) as exactly eight decimal digits, most significant first in
+/// memory (little-endian), computed in parallel lanes of one word: split
+/// into two 4-digit halves (32-bit lanes), each into two 2-digit quarters
+/// (16-bit lanes), each into two digits (bytes). The divisions by 100 and
+/// 10 are multiply-and-shift, exact for the lane values involved (< 10⁴
+/// and < 10²), and no lane's product reaches into the next.
+#[inline]
+fn eight_digits(n: u32) -> u64 {
+    let halves = u64::from(n / 10_000) | u64::from(n % 10_000) << 32;
+    let hundreds = ((halves * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let quarters = hundreds | (halves - hundreds * 100) << 16;
+    let tens = ((quarters * 103) >> 10) & 0x000F_000F_000F_000F;
+    let digits = tens | (quarters - tens * 10) << 8;
+    digits + 0x3030_3030_3030_3030
 }
 
 #[inline]
@@ -289,6 +316,35 @@ mod tests {
             "1970-01-01T00:00:59.000001Z|1970-01-01T00:00:59.000002Z|\
              1970-01-01T00:01:00.000000Z|1970-01-01T00:00:59.000000Z|"
         );
+    }
+
+    #[test]
+    fn digit_words_match_decimal_formatting() {
+        let check = |n: u32| {
+            assert_eq!(
+                eight_digits(n).to_le_bytes(),
+                format!("{n:08}").as_bytes(),
+                "{n}"
+            );
+        };
+        // Each 4-digit half is computed in its own lane: cover every value
+        // of both lanes, and every value below 200000 outright.
+        for i in 0..10_000 {
+            check(i * 10_001);
+            check(i * 10_000 + (9_999 - i));
+        }
+        (0..200_000).for_each(check);
+        let mut x = 0x9E37_79B9u32;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            check(x % 100_000_000);
+            let n = x % 1_000_000_000;
+            assert_eq!(nine_digits(n), format!("{n:09}").as_bytes(), "{n}");
+        }
+        check(99_999_999);
+        assert_eq!(&nine_digits(999_999_999), b"999999999");
     }
 
     #[test]
