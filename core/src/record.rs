@@ -210,6 +210,14 @@ impl Writer {
             self.p = self.p.add(std::mem::size_of::<T>());
         }
     }
+    /// A field's tag, a zero byte and the key length (one store, in the
+    /// order `field_at` reads them), then the key.
+    #[inline(always)]
+    fn put_key(&mut self, t: u8, key: &[u8]) {
+        let kl = (key.len() as u16).to_ne_bytes();
+        self.put_raw::<[u8; 4]>([t, 0, kl[0], kl[1]]);
+        self.put(key);
+    }
     #[inline(always)]
     fn put_u8(&mut self, v: u8) {
         self.put_raw(v)
@@ -304,35 +312,40 @@ pub(crate) unsafe fn write_record<F: FieldSource>(
 pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
     for f in fields {
         let key = f.key().unwrap_or(b"");
-        let v = f.value();
-        let t = match v {
-            ValueRef::Null | ValueRef::Invalid(_) => tag::NULL,
-            ValueRef::Str(_) => tag::STR,
-            ValueRef::I64(_) => tag::I64,
-            ValueRef::U64(_) => tag::U64,
-            ValueRef::F64(_) => tag::F64,
-            ValueRef::Bool(_) => tag::BOOL,
-            ValueRef::Bytes(_) => tag::BYTES,
-            ValueRef::Group(_) => tag::GROUP,
-        };
-        // tag, a zero byte and the key length, as one store (native order,
-        // which is how `field_at` reads them back).
-        w.put_raw::<[u8; 4]>({
-            let kl = (key.len() as u16).to_ne_bytes();
-            [t, 0, kl[0], kl[1]]
-        });
-        w.put(key);
-        match v {
-            ValueRef::Null | ValueRef::Invalid(_) => {}
-            ValueRef::Bool(b) => w.put_u8(b as u8),
-            ValueRef::I64(v) => w.put_u64(v as u64),
-            ValueRef::U64(v) => w.put_u64(v),
-            ValueRef::F64(v) => w.put_u64(v.to_bits()),
-            ValueRef::Str(s) | ValueRef::Bytes(s) => {
+        // One match per field: the tag, the key and the value are written
+        // from the same arm (measured: fewer dispatches on the hot path).
+        match f.value() {
+            ValueRef::Null | ValueRef::Invalid(_) => w.put_key(tag::NULL, key),
+            ValueRef::Bool(b) => {
+                w.put_key(tag::BOOL, key);
+                w.put_u8(b as u8)
+            }
+            ValueRef::I64(v) => {
+                w.put_key(tag::I64, key);
+                w.put_u64(v as u64)
+            }
+            ValueRef::U64(v) => {
+                w.put_key(tag::U64, key);
+                w.put_u64(v)
+            }
+            ValueRef::F64(v) => {
+                w.put_key(tag::F64, key);
+                w.put_u64(v.to_bits())
+            }
+            ValueRef::Str(s) => {
+                w.put_key(tag::STR, key);
                 w.put_u32(s.len() as u32);
                 w.put(s);
             }
-            ValueRef::Group(g) => write_group(w, g),
+            ValueRef::Bytes(s) => {
+                w.put_key(tag::BYTES, key);
+                w.put_u32(s.len() as u32);
+                w.put(s);
+            }
+            ValueRef::Group(g) => {
+                w.put_key(tag::GROUP, key);
+                write_group(w, g)
+            }
         }
     }
 }
