@@ -14,7 +14,8 @@
  *   U+FFFD, and control characters are escaped so one record is one line.
  *
  * Ownership. ringlog copies everything it is given during the call and keeps
- *   no pointer to caller memory. Root loggers and child loggers are handles
+ *   no pointer to caller memory. That memory (fields, keys, strings) must not
+ *   be changed by another thread while the call runs. Root loggers and child loggers are handles
  *   that the caller frees with ringlog_logger_free once no thread uses them.
  *   Strings ringlog returns (ringlog_last_error, ringlog_version) belong to
  *   ringlog.

@@ -143,8 +143,24 @@ impl Flusher {
         }
     }
 
-    /// The thread body: cycle until asked to stop, then drain to empty.
+    /// The thread body. A panic in the flusher's own code (encoders and
+    /// sinks have their own guard) stops the runtime: producers are refused
+    /// and counted, and flush waiters get an error instead of waiting out
+    /// their timeout.
     pub(crate) fn run(mut self) {
+        let sh = self.sh.clone();
+        if catch_unwind(AssertUnwindSafe(|| self.run_loop())).is_err() {
+            Counters::bump(&sh.counters.sink_panics);
+            sh.state.store(crate::runtime::CLOSED, Ordering::SeqCst);
+        }
+        let _g = lock(&sh.flush_done);
+        // Ordering: Release pairs with the Acquire loads in `flush` and
+        // `shutdown`: everything written is done before they see it.
+        sh.exited.store(true, Ordering::Release);
+        sh.flush_cv.notify_all();
+    }
+
+    fn run_loop(&mut self) {
         let mut idle_since: Option<Instant> = None;
         loop {
             let n = self.cycle(false);
@@ -152,6 +168,8 @@ impl Flusher {
             if self.sh.stop.load(Ordering::Acquire) {
                 while self.cycle(true) > 0 {}
                 self.sync_all(true);
+                // The last, empty cycle completed every ticket taken before
+                // it began; later ones get `Error::Shutdown` from `flush`.
                 break;
             }
             if n > 0 {
@@ -177,11 +195,6 @@ impl Flusher {
             }
             self.sh.idle.store(false, Ordering::Relaxed);
         }
-        let _g = lock(&self.sh.flush_done);
-        // Ordering: Release pairs with the Acquire loads in `flush` and
-        // `shutdown`: everything written is done before they see it.
-        self.sh.exited.store(true, Ordering::Release);
-        self.sh.flush_cv.notify_all();
     }
 
     /// True when any ring holds committed frames or any request waits.

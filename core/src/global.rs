@@ -63,7 +63,11 @@ pub fn get_or_init() -> Result<Runtime, Error> {
     {
         let g = lock(&GLOBAL);
         if let Some((rt, _)) = g.as_ref() {
-            return Ok(rt.clone());
+            // In a fork child the inherited runtime belongs to the parent:
+            // start a fresh one for the child instead.
+            if !rt.is_forked() {
+                return Ok(rt.clone());
+            }
         }
     }
     match init(None) {

@@ -60,7 +60,7 @@ pub(crate) fn log<F: FieldSource>(
     let rt = &logger.rt;
     // Ordering: Relaxed: a record racing with shutdown is either refused
     // here or drained by the final flush (see `Runtime::shutdown`).
-    if rt.state.load(Ordering::Relaxed) != RUNNING {
+    if rt.state.load(Ordering::Relaxed) != RUNNING || rt.forked() {
         Counters::bump(&rt.counters.rejected_shutdown);
         return Err(LogError::Shutdown);
     }
@@ -96,6 +96,8 @@ pub(crate) fn log<F: FieldSource>(
     };
     let r = PRODUCERS.try_with(|cell| {
         let Ok(mut list) = cell.try_borrow_mut() else {
+            // Logging from inside a log call (a signal handler, say).
+            Counters::bump(&rt.counters.rejected_shutdown);
             return Err(LogError::ThreadExiting);
         };
         let p = match list.iter().position(|p| Arc::ptr_eq(&p.rt, rt)) {
@@ -103,7 +105,10 @@ pub(crate) fn log<F: FieldSource>(
             Some(i) => &mut list[i],
             None => {
                 list.retain(|p| p.rt.state.load(Ordering::Relaxed) == RUNNING);
-                let p = Producer::new(rt).ok_or(LogError::NoRing)?;
+                let Some(p) = Producer::new(rt) else {
+                    Counters::bump(&rt.counters.rejected_shutdown);
+                    return Err(LogError::NoRing);
+                };
                 list.push(p);
                 list.last_mut().expect("just pushed")
             }
@@ -292,6 +297,10 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
+        if self.rt.forked() {
+            // In a fork child the ring is the parent's: leave it alone.
+            return;
+        }
         if self.pending > 0 {
             self.report_drops();
         }

@@ -24,6 +24,26 @@ pub(crate) const RUNNING: u8 = 0;
 pub(crate) const CLOSING: u8 = 1;
 pub(crate) const CLOSED: u8 = 2;
 
+/// Bumped in every child process right after `fork()`. A runtime records
+/// the value it started under; in a child the values differ, and the
+/// inherited runtime (whose rings and flusher belong to the parent) refuses
+/// to log, flush or shut down. The child can start a fresh runtime.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static ATFORK: std::sync::Once = std::sync::Once::new();
+
+extern "C" fn after_fork_in_child() {
+    // Ordering: Relaxed: the child has one thread at this point.
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+fn register_atfork() {
+    ATFORK.call_once(|| {
+        // SAFETY: registers a plain extern "C" function that only touches
+        // an atomic (async-signal-safe, as a fork child handler must be).
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -33,6 +53,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Shared {
     /// RUNNING, CLOSING or CLOSED.
     pub state: AtomicU8,
+    /// The fork generation this runtime started under.
+    pub fork_generation: u64,
     /// Set while the flusher sleeps its long idle interval; a producer that
     /// sees it wakes the flusher after committing.
     pub idle: AtomicBool,
@@ -90,6 +112,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// True in a child process that inherited this runtime through `fork()`.
+    #[inline(always)]
+    pub(crate) fn forked(&self) -> bool {
+        // Ordering: Relaxed: written once in the child before any thread
+        // of the child exists.
+        FORK_GENERATION.load(Ordering::Relaxed) != self.fork_generation
+    }
+
     /// Wakes the flusher, at most one system call per flusher cycle.
     #[inline]
     pub(crate) fn wake(&self) {
@@ -234,6 +264,7 @@ impl Runtime {
     }
 
     fn start_inner(b: Builder) -> Result<Runtime, Error> {
+        register_atfork();
         let cfg = b.config;
         cfg.validate()?;
         let mut slots = Vec::new();
@@ -293,6 +324,7 @@ impl Runtime {
         })?;
         let shared = Arc::new(Shared {
             state: AtomicU8::new(RUNNING),
+            fork_generation: FORK_GENERATION.load(Ordering::Relaxed),
             idle: AtomicBool::new(false),
             capacity: cfg.ring_capacity,
             max_frame: cfg.ring_capacity / 2,
@@ -358,7 +390,9 @@ impl Runtime {
                 child: false,
             }),
         };
-        roots.insert(name.into(), l.clone());
+        if sh.state.load(Ordering::Relaxed) == RUNNING {
+            roots.insert(name.into(), l.clone());
+        }
         l
     }
 
@@ -370,7 +404,7 @@ impl Runtime {
     /// [`Error::Shutdown`] after shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         let sh = &self.shared;
-        if sh.exited.load(Ordering::Acquire) {
+        if sh.exited.load(Ordering::Acquire) || sh.forked() {
             return Err(Error::Shutdown);
         }
         // Ordering: AcqRel: our earlier commits (Release stores of ring
@@ -382,8 +416,10 @@ impl Runtime {
         let deadline = Instant::now() + timeout;
         let mut done = lock(&sh.flush_done);
         while *done < ticket {
+            // The flusher completes every ticket it saw before it exits; a
+            // ticket it never saw was taken too late to be served.
             if sh.exited.load(Ordering::Acquire) {
-                return Ok(());
+                return Err(Error::Shutdown);
             }
             let now = Instant::now();
             if now >= deadline {
@@ -409,6 +445,11 @@ impl Runtime {
     /// recovery.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         let sh = &self.shared;
+        if sh.forked() {
+            // The rings and the flusher belong to the parent process.
+            sh.state.store(CLOSED, Ordering::SeqCst);
+            return Ok(());
+        }
         if sh
             .state
             .compare_exchange(RUNNING, CLOSING, Ordering::SeqCst, Ordering::SeqCst)
@@ -471,7 +512,14 @@ impl Runtime {
 
     /// True until [`Runtime::shutdown`] begins.
     pub fn is_running(&self) -> bool {
-        self.shared.state.load(Ordering::Relaxed) == RUNNING
+        self.shared.state.load(Ordering::Relaxed) == RUNNING && !self.shared.forked()
+    }
+
+    /// True in a child process that inherited this runtime through
+    /// `fork()`: it refuses records (counted), and `shutdown` only marks it
+    /// stopped. Start a new runtime in the child to log there.
+    pub fn is_forked(&self) -> bool {
+        self.shared.forked()
     }
 
     /// The instance directory (`<ring_dir>/<pid>-<start>-<nonce>`).

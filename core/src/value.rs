@@ -118,18 +118,23 @@ pub enum ValueRef<'a, F> {
 
 /// A field in some caller's memory layout that the record writer can copy.
 ///
-/// # Safety-relevant contract
-/// `key` returns `None` when the key cannot be read (a NULL pointer with a
-/// non-zero length); the writer then rejects the record. The same value
-/// must be returned by every call on the same field.
-pub trait FieldSource: Sized {
+/// # Safety
+/// The writer sizes the record from one pass over the fields and then
+/// copies them in a second pass, so an implementation must return the same
+/// key and the same value (same lengths) on every call for the same field
+/// while a log call runs. A different answer the second time would make the
+/// writer copy past the space it reserved. `key` returns `None` when the key
+/// cannot be read (a NULL pointer with a non-zero length); the writer then
+/// rejects the record.
+pub unsafe trait FieldSource: Sized {
     /// The key bytes, or `None` when the key cannot be read.
     fn key(&self) -> Option<&[u8]>;
     /// The value.
     fn value(&self) -> ValueRef<'_, Self>;
 }
 
-impl<'a> FieldSource for Field<'a> {
+// SAFETY: `Field` is plain borrowed data; both methods read it unchanged.
+unsafe impl<'a> FieldSource for Field<'a> {
     #[inline]
     fn key(&self) -> Option<&[u8]> {
         Some(self.key)

@@ -109,7 +109,10 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8
     }
 }
 
-impl FieldSource for ringlog_field {
+// SAFETY: both methods only read the caller's field; the header requires
+// the caller not to change a field (or what it points at) while the call
+// that received it runs, so every read returns the same answer.
+unsafe impl FieldSource for ringlog_field {
     #[inline(always)]
     fn key(&self) -> Option<&[u8]> {
         // SAFETY: the header documents that `key` is valid for `key_len`

@@ -286,10 +286,14 @@ pub unsafe extern "C" fn ringlog_log_ctx(
             Some(c) => match TraceContext::new(c.trace_id, c.span_id, c.flags) {
                 Some(t) => Some(t),
                 None => {
+                    // SAFETY: caller contract: logger is NULL or live.
+                    if let Some(l) = unsafe { handle(logger) } {
+                        l.inner.count_rejected();
+                    }
                     return fail(
                         RINGLOG_E_TRACE,
                         format_args!("ringlog_log_ctx: trace_id or span_id is all zeros"),
-                    )
+                    );
                 }
             },
         };
