@@ -61,17 +61,27 @@ impl Instance {
         );
         let dir = ring_dir.join(name);
         std::fs::DirBuilder::new().mode_private().create(&dir)?;
-        let lock = os::open_file(
+        let locked = os::open_file(
             &dir.join("lock"),
             libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
             0o600,
             false,
-        )?;
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(io::Error::last_os_error());
+        )
+        .and_then(|lock| {
+            // SAFETY: flock on a descriptor we own.
+            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(lock)
+        });
+        match locked {
+            Ok(lock) => Ok(Instance { dir, _lock: lock }),
+            Err(e) => {
+                // Leave nothing half-made for recovery to trip over.
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
         }
-        Ok(Instance { dir, _lock: lock })
     }
 
     /// Removes the directory and everything in it (a clean shutdown).

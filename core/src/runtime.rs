@@ -356,7 +356,12 @@ impl Runtime {
         let handle = std::thread::Builder::new()
             .name("ringlog-flusher".into())
             .spawn(move || flusher.run())
-            .map_err(|e| Error::Io("cannot start the flusher thread".into(), e))?;
+            .map_err(|e| {
+                if let Some(inst) = lock(&shared.instance).take() {
+                    let _ = inst.remove();
+                }
+                Error::Io("cannot start the flusher thread".into(), e)
+            })?;
         let _ = shared.flusher.set(handle.thread().clone());
         Ok(Runtime {
             shared,

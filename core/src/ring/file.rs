@@ -20,6 +20,11 @@ impl Ring {
             0o600,
             false,
         )?;
+        // Whatever fails from here on, the half-made file goes.
+        let cleanup = |e: io::Error| {
+            let _ = std::fs::remove_file(path);
+            e
+        };
         let total = HEADER_SIZE + cap;
         use std::os::fd::AsRawFd;
         // SAFETY: a valid descriptor we own; offsets are in range.
@@ -29,10 +34,9 @@ impl Ring {
             // Filesystems without fallocate support: fall back to set_len,
             // which still gives the file its size (tmpfs supports fallocate).
             if rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
-                let _ = std::fs::remove_file(path);
-                return Err(e);
+                return Err(cleanup(e));
             }
-            file.set_len(total)?;
+            file.set_len(total).map_err(cleanup)?;
         }
         // MAP_POPULATE maps every page now, so the producer's first pass
         // over the ring takes no page faults on the hot path.
@@ -40,9 +44,7 @@ impl Ring {
             .len(total as usize)
             .populate()
             .map_raw(&file)
-            .inspect_err(|_| {
-                let _ = std::fs::remove_file(path);
-            })?;
+            .map_err(cleanup)?;
         let base = map.as_mut_ptr();
         let hdr = base as *mut RingHeader;
         // SAFETY: the mapping is at least HEADER_SIZE bytes, page aligned,
