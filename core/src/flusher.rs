@@ -83,6 +83,10 @@ struct RingSlot {
     ring: Arc<Ring>,
     /// Drops reported so far (in-band or synthesized).
     reported: u64,
+    /// Last sequence number covered by a report synthesized from the ring
+    /// header, so a drop frame the producer writes later for the same
+    /// drops is not reported twice.
+    synthesized_upto: Option<u64>,
     /// Where this cycle's reading stopped.
     new_head: u64,
     /// The producer thread has exited.
@@ -222,6 +226,7 @@ impl Flusher {
                 self.rings.push(RingSlot {
                     ring: r.clone(),
                     reported: 0,
+                    synthesized_upto: None,
                     new_head: 0,
                     closed: false,
                 });
@@ -325,6 +330,12 @@ impl Flusher {
                         let w = |i: usize| {
                             u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]))
                         };
+                        // A report synthesized from the header (at a
+                        // final pass) may already cover these drops.
+                        if s.synthesized_upto.is_some_and(|last| w(2) <= last) {
+                            pos += frame_len(body);
+                            continue;
+                        }
                         s.reported += w(0);
                         push_drop_report(
                             &mut self.synth,
@@ -352,6 +363,7 @@ impl Flusher {
                     let last = c.pending_last.load(Ordering::Relaxed);
                     let n = dropped - s.reported;
                     s.reported = dropped;
+                    s.synthesized_upto = Some(last);
                     push_drop_report(
                         &mut self.synth,
                         &mut self.entries,
