@@ -10,7 +10,7 @@ fn records_from_several_threads_are_merged_by_timestamp() {
     let log = h.rt.logger("app");
     log.log_with(Level::INFO, 1, None, b"first", &[] as &[Field])
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    common::wait_until_stuck(&gate);
     let base = 1_700_000_000_000_000_000u64;
     let ts_of = move |t: u64, i: u64| base + i * 10 + t;
     let threads: Vec<_> = (0..3u64)

@@ -23,7 +23,7 @@ fn the_block_policy_waits_for_space_and_loses_nothing() {
 
 #[test]
 fn the_default_policy_blocks_for_warn_and_drops_below() {
-    let (h, gate, log) = common::start_stuck(FullPolicy::Default, 200);
+    let (h, gate, log) = common::start_stuck(FullPolicy::Default, 30_000);
     while log.info("fill", &[]).is_ok() {}
     // INFO is dropped at once; WARN waits: open the gate while it waits.
     assert_eq!(log.info("info", &[]), Err(LogError::Full));

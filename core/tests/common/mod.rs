@@ -71,7 +71,13 @@ impl Harness {
 
 /// A sink that blocks every write until the gate is opened, so tests can
 /// fill a ring while the flusher is stuck.
-pub type Gate = Arc<(Mutex<bool>, std::sync::Condvar)>;
+/// The gate (open flag and condvar) and a flag the sink sets once the
+/// flusher is inside a write, waiting at the gate.
+pub type Gate = Arc<(
+    Mutex<bool>,
+    std::sync::Condvar,
+    std::sync::atomic::AtomicBool,
+)>;
 
 pub struct GatedSink {
     pub inner: MemorySink,
@@ -81,7 +87,11 @@ pub struct GatedSink {
 impl GatedSink {
     pub fn new() -> (Self, Gate, Arc<Mutex<Vec<u8>>>) {
         let (inner, out) = MemorySink::new();
-        let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let gate = Arc::new((
+            Mutex::new(false),
+            std::sync::Condvar::new(),
+            std::sync::atomic::AtomicBool::new(false),
+        ));
         (
             GatedSink {
                 inner,
@@ -93,6 +103,18 @@ impl GatedSink {
     }
 }
 
+/// Waits until the flusher is held at the gate (it has taken a batch).
+pub fn wait_until_stuck(gate: &Gate) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !gate.2.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flusher never reached the sink"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 pub fn open_gate(gate: &Gate) {
     *gate.0.lock().unwrap() = true;
     gate.1.notify_all();
@@ -100,7 +122,8 @@ pub fn open_gate(gate: &Gate) {
 
 impl Sink for GatedSink {
     fn write_batch(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        let (m, cv) = &*self.gate;
+        let (m, cv, entered) = &*self.gate;
+        entered.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut open = m.lock().unwrap();
         while !*open {
             open = cv.wait(open).unwrap();
@@ -126,6 +149,6 @@ pub fn start_stuck(policy: FullPolicy, block_timeout_ms: u64) -> (Harness, Gate,
     );
     let log = h.rt.logger("app");
     log.info("first", &[]).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    wait_until_stuck(&gate);
     (h, gate, log)
 }
