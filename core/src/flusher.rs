@@ -28,6 +28,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How often the flusher refreshes the producers' clock calibration (the
+/// first refresh after start gives the counter's rate).
+const CALIBRATE_EVERY: Duration = Duration::from_millis(200);
+
 /// How long the flusher finds nothing before it sleeps the idle interval.
 const IDLE_AFTER: Duration = Duration::from_millis(100);
 
@@ -166,7 +170,13 @@ impl Flusher {
 
     fn run_loop(&mut self) {
         let mut idle_since: Option<Instant> = None;
+        let mut calibrated = Instant::now();
+        crate::clock::calibrate();
         loop {
+            if calibrated.elapsed() >= CALIBRATE_EVERY {
+                crate::clock::calibrate();
+                calibrated = Instant::now();
+            }
             let n = self.cycle(false);
             // Ordering: Acquire pairs with the SeqCst store in `shutdown`.
             if self.sh.stop.load(Ordering::Acquire) {

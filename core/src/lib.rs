@@ -28,6 +28,8 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 #[cfg(not(loom))]
+pub mod clock;
+#[cfg(not(loom))]
 pub mod config;
 #[cfg(not(loom))]
 pub mod context;

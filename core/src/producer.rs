@@ -83,7 +83,7 @@ pub(crate) fn log<F: FieldSource>(
         return Err(LogError::TooLarge);
     }
     let ts_ns = if ts_ns == 0 {
-        crate::os::now_ns()
+        crate::clock::now_ns()
     } else {
         ts_ns
     };
