@@ -619,45 +619,7 @@ pub(crate) fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     put(out, &buf[..2 * n]);
 }
 
-/// Copies `n` bytes without a call into `memcpy` for the short pieces that
-/// make up most of a record (two overlapping loads and stores cover any
-/// length up to 32); longer ones go to `copy_nonoverlapping`.
-///
-/// # Safety
-/// `src` is valid for reads and `dst` for writes of `n` bytes, and the two
-/// ranges do not overlap.
-#[inline(always)]
-unsafe fn copy_small(src: *const u8, dst: *mut u8, n: usize) {
-    use std::ptr::{read_unaligned as rd, write_unaligned as wr};
-    // SAFETY: every access below is within the first `n` bytes of `src`
-    // and `dst` (the branches bound `n`), per the function's contract.
-    unsafe {
-        if n <= 16 {
-            if n >= 8 {
-                let a: u64 = rd(src.cast());
-                let b: u64 = rd(src.add(n - 8).cast());
-                wr(dst.cast(), a);
-                wr(dst.add(n - 8).cast(), b);
-            } else if n >= 4 {
-                let a: u32 = rd(src.cast());
-                let b: u32 = rd(src.add(n - 4).cast());
-                wr(dst.cast(), a);
-                wr(dst.add(n - 4).cast(), b);
-            } else if n > 0 {
-                *dst = *src;
-                *dst.add(n / 2) = *src.add(n / 2);
-                *dst.add(n - 1) = *src.add(n - 1);
-            }
-        } else if n <= 32 {
-            let a: u128 = rd(src.cast());
-            let b: u128 = rd(src.add(n - 16).cast());
-            wr(dst.cast(), a);
-            wr(dst.add(n - 16).cast(), b);
-        } else {
-            std::ptr::copy_nonoverlapping(src, dst, n);
-        }
-    }
-}
+use crate::record::copy_small;
 
 /// Appends `s` to `out`: [`Vec::extend_from_slice`] without the call into
 /// `memcpy` for short pieces, which dominated the encoders' profile (a
