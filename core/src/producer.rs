@@ -172,9 +172,8 @@ impl Producer {
             },
         };
         let p = self.ring.ptr(idx);
-        // SAFETY: `reserve` gave us `len` = 8 + body (rounded up) bytes at
-        // `idx`, contiguous and owned by this producer until commit; the
-        // body is `record_len(..)` bytes, as `write_record` requires.
+        // SAFETY: `reserve` gave this producer `len` = 8 + body (rounded up) contiguous bytes
+        // at `idx` until commit; the body is `record_len(..)` bytes, as `write_record` needs.
         let crc = unsafe {
             let b = p.add(8);
             record::write_record(b, &head, msg, fields);

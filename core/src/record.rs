@@ -193,10 +193,8 @@ impl Writer {
     }
     #[inline(always)]
     fn put(&mut self, src: &[u8]) {
-        // SAFETY: `Writer::new`'s contract: the caller sized the destination
-        // with `record_len`/`fields_len`, which count exactly the bytes the
-        // `write_*` functions put, so this stays in bounds; `src` is a
-        // separate borrow and cannot overlap the ring or registry buffer.
+        // SAFETY: `Writer::new`'s contract: the destination was sized by `record_len`/`fields_len`,
+        // which count exactly the bytes put here; `src` is a separate borrow, never the buffer.
         unsafe {
             copy_small(src.as_ptr(), self.p, src.len());
             self.p = self.p.add(src.len());

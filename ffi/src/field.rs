@@ -122,9 +122,8 @@ unsafe impl FieldSource for ringlog_field {
 
     #[inline(always)]
     fn value(&self) -> ValueRef<'_, Self> {
-        // SAFETY: the header documents that the union member matching
-        // `type` is the one set, and that its pointers are valid during
-        // the call; every other type code is reported as invalid.
+        // SAFETY: per the header, the union member matching `type` is the one set and its
+        // pointers are valid during the call; any other type code is reported as invalid.
         unsafe {
             match self.r#type {
                 RINGLOG_FIELD_NULL => ValueRef::Null,

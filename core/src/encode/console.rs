@@ -23,9 +23,9 @@
 //! red ERROR, bold red FATAL) and the field keys (dim).
 
 use super::escape;
-use super::logfmt::{write_flat, write_top, KeyStyle};
+use super::logfmt::{FlatFields, KeyStyle};
 use super::time::{TimeFormat, TimeFormatter};
-use super::{push_hex, push_u64, BoundCache, Encoder, KeySet, RecordMeta, ShapeCache};
+use super::{push_hex, push_u64, Encoder, KeySet, RecordMeta};
 use crate::level::Level;
 use crate::record::RecordView;
 use serde::{Deserialize, Serialize};
@@ -170,12 +170,8 @@ pub struct ConsoleEncoder {
     color: bool,
     /// ` trace=` (styled when colouring), written before the short trace id.
     trace_key: Vec<u8>,
-    base: KeySet,
-    top: KeySet,
-    path: Vec<u8>,
-    bound: BoundCache,
-    /// The top-level keys of recent records, as written.
-    shapes: ShapeCache,
+    /// Keys, bound fields and shapes of the `key=value` pairs.
+    flat: FlatFields,
 }
 
 impl ConsoleEncoder {
@@ -210,11 +206,7 @@ impl ConsoleEncoder {
             prefix,
             color,
             trace_key,
-            base,
-            top: KeySet::new(),
-            path: Vec::new(),
-            bound: BoundCache::default(),
-            shapes: ShapeCache::default(),
+            flat: FlatFields::new(base),
         })
     }
 
@@ -253,33 +245,7 @@ impl Encoder for ConsoleEncoder {
         }
         escape::console_text(out, rec.msg);
         let style = Self::key_style(self.color);
-        let ConsoleEncoder {
-            base,
-            top,
-            path,
-            bound,
-            shapes,
-            ..
-        } = self;
-        let fields = rec.fields.clone();
-        if meta.bound.is_empty() {
-            write_top(base, 0, top, path, shapes, fields, out, style);
-        } else {
-            let entry = bound.get_or_build(meta.logger_id, meta.bound.len(), |e| {
-                e.keys.clone_from(base);
-                path.clear();
-                write_flat(
-                    &mut e.keys,
-                    path,
-                    meta.bound.clone(),
-                    &mut e.fragment,
-                    style,
-                );
-            });
-            out.extend_from_slice(&entry.fragment);
-            let (keys, generation) = (&entry.keys, entry.generation);
-            write_top(keys, generation, top, path, shapes, fields, out, style);
-        }
+        self.flat.write(meta, rec.fields.clone(), out, style);
         if let Some(t) = &rec.trace {
             out.extend_from_slice(&self.trace_key);
             push_hex(out, &t.trace_id[..4]);
@@ -288,7 +254,7 @@ impl Encoder for ConsoleEncoder {
     }
 
     fn forget_logger(&mut self, logger_id: u64) {
-        self.bound.forget(logger_id);
+        self.flat.forget(logger_id);
     }
 }
 
@@ -489,7 +455,7 @@ mod tests {
             );
         }
         e.forget_logger(5);
-        assert_eq!(e.bound.len(), 0);
+        assert_eq!(e.flat.cached_loggers(), 0);
     }
 
     #[test]

@@ -72,13 +72,84 @@ pub struct LogfmtEncoder {
     /// True when none of those is in use: then the line's first pair has a
     /// leading space to drop.
     strip_first: bool,
+    flat: FlatFields,
+}
+
+/// The key state of a line of flattened `key=value` pairs, shared by the
+/// logfmt and console encoders.
+#[derive(Debug)]
+pub(crate) struct FlatFields {
+    /// Reserved keys, claimed before any field.
     base: KeySet,
+    /// The keys of the record being written.
     top: KeySet,
     /// The dotted group path of the field being written.
     path: Vec<u8>,
+    /// Each logger's bound fields, encoded once.
     bound: BoundCache,
     /// The top-level keys of recent records, as written.
     shapes: ShapeCache,
+}
+
+impl FlatFields {
+    /// Key state whose reserved keys are `base`.
+    pub(crate) fn new(base: KeySet) -> Self {
+        FlatFields {
+            base,
+            top: KeySet::new(),
+            path: Vec::new(),
+            bound: BoundCache::default(),
+            shapes: ShapeCache::default(),
+        }
+    }
+
+    /// Writes the logger's bound fields (encoded once per logger) and then
+    /// the record's own fields, applying the de-duplication rule. `style`
+    /// must be the same on every call.
+    pub(crate) fn write(
+        &mut self,
+        meta: &RecordMeta<'_>,
+        fields: Fields<'_>,
+        out: &mut Vec<u8>,
+        style: KeyStyle<'_>,
+    ) {
+        let FlatFields {
+            base,
+            top,
+            path,
+            bound,
+            shapes,
+        } = self;
+        if meta.bound.is_empty() {
+            write_top(base, 0, top, path, shapes, fields, out, style);
+        } else {
+            let entry = bound.get_or_build(meta.logger_id, meta.bound.len(), |e| {
+                e.keys.clone_from(base);
+                path.clear();
+                write_flat(
+                    &mut e.keys,
+                    path,
+                    meta.bound.clone(),
+                    &mut e.fragment,
+                    style,
+                );
+            });
+            put(out, &entry.fragment);
+            let (keys, generation) = (&entry.keys, entry.generation);
+            write_top(keys, generation, top, path, shapes, fields, out, style);
+        }
+    }
+
+    /// Number of loggers whose bound fields are cached (tests).
+    #[cfg(test)]
+    pub(crate) fn cached_loggers(&self) -> usize {
+        self.bound.len()
+    }
+
+    /// Forgets a retired logger's bound fields.
+    pub(crate) fn forget(&mut self, logger_id: u64) {
+        self.bound.forget(logger_id);
+    }
 }
 
 impl LogfmtEncoder {
@@ -107,11 +178,7 @@ impl LogfmtEncoder {
             time: TimeFormatter::new(opts.time_format),
             prefixes,
             strip_first,
-            base,
-            top: KeySet::new(),
-            path: Vec::new(),
-            bound: BoundCache::default(),
-            shapes: ShapeCache::default(),
+            flat: FlatFields::new(base),
         }
     }
 }
@@ -289,27 +356,7 @@ impl Encoder for LogfmtEncoder {
                 push_hex(out, &[t.flags]);
             }
         }
-        let LogfmtEncoder {
-            base,
-            top,
-            path,
-            bound,
-            shapes,
-            ..
-        } = self;
-        let fields = rec.fields.clone();
-        if meta.bound.is_empty() {
-            write_top(base, 0, top, path, shapes, fields, out, None);
-        } else {
-            let entry = bound.get_or_build(meta.logger_id, meta.bound.len(), |e| {
-                e.keys.clone_from(base);
-                path.clear();
-                write_flat(&mut e.keys, path, meta.bound.clone(), &mut e.fragment, None);
-            });
-            put(out, &entry.fragment);
-            let (keys, generation) = (&entry.keys, entry.generation);
-            write_top(keys, generation, top, path, shapes, fields, out, None);
-        }
+        self.flat.write(meta, rec.fields.clone(), out, None);
         let p = &self.prefixes;
         if !p[THREAD].is_empty() {
             put(out, &p[THREAD]);
@@ -335,7 +382,7 @@ impl Encoder for LogfmtEncoder {
     }
 
     fn forget_logger(&mut self, logger_id: u64) {
-        self.bound.forget(logger_id);
+        self.flat.forget(logger_id);
     }
 }
 
@@ -531,7 +578,7 @@ mod tests {
             assert_eq!(get(&p, "msg#3"), "r");
         }
         enc.forget_logger(9);
-        assert_eq!(enc.bound.len(), 0);
+        assert_eq!(enc.flat.cached_loggers(), 0);
     }
 
     #[test]

@@ -628,10 +628,8 @@ use crate::record::copy_small;
 pub(crate) fn put(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len());
     let len = out.len();
-    // SAFETY: `reserve` made room for `s.len()` more bytes after `len`, so
-    // the destination is valid for the writes; `s` is borrowed shared while
-    // `out` is borrowed mutably, so the two cannot overlap. The bytes up to
-    // `len + s.len()` are initialized by the copy before `set_len`.
+    // SAFETY: `reserve` made room for `s.len()` bytes after `len`; `s` and `out` cannot
+    // overlap (shared vs mutable borrow); the copy initializes them before `set_len`.
     unsafe {
         copy_small(s.as_ptr(), out.as_mut_ptr().add(len), s.len());
         out.set_len(len + s.len());
@@ -643,9 +641,8 @@ pub(crate) fn put(out: &mut Vec<u8>, s: &[u8]) {
 pub(crate) fn put_quoted(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     let len = out.len();
-    // SAFETY: `reserve` made room for `s.len() + 2` more bytes after `len`,
-    // which the three writes fill; `s` cannot overlap `out` (shared and
-    // mutable borrows). The bytes are initialized before `set_len`.
+    // SAFETY: `reserve` made room for the `s.len() + 2` bytes the three writes fill; `s`
+    // cannot overlap `out` (shared vs mutable borrow); all are written before `set_len`.
     unsafe {
         let dst = out.as_mut_ptr().add(len);
         *dst = b'"';

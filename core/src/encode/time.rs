@@ -105,10 +105,8 @@ impl TimeFormatter {
         let d = nine_digits(frac);
         out.reserve(self.cached.len());
         let len = out.len();
-        // SAFETY: `reserve` made room for 32 bytes after `len`: the cached
-        // 32 bytes are copied there, then bytes 20..29 (the digits) and
-        // `20 + digits` (≤ 29, the `Z`) are overwritten, all in that room.
-        // The `21 + digits` bytes kept by `set_len` were all written.
+        // SAFETY: 32 bytes reserved after `len`; the copy and the digit and `Z` writes
+        // (bytes ≤ 29) stay in them, and `set_len` keeps only the written `21 + digits`.
         unsafe {
             let dst = out.as_mut_ptr().add(len);
             std::ptr::copy_nonoverlapping(self.cached.as_ptr(), dst, 32);

@@ -47,10 +47,8 @@ impl Ring {
             .map_err(cleanup)?;
         let base = map.as_mut_ptr();
         let hdr = base as *mut RingHeader;
-        // SAFETY: the mapping is at least HEADER_SIZE bytes, page aligned,
-        // zero-filled (a new file), and nobody else maps it yet. All-zero
-        // bytes are valid atomics, so writing the plain fields in place and
-        // then the magic is sound.
+        // SAFETY: the new, zero-filled, page-aligned mapping holds the header and nobody else maps
+        // it yet; zero bytes are valid atomics, so the fields and then the magic can be written.
         unsafe {
             std::ptr::addr_of_mut!((*hdr).version).write(VERSION);
             std::ptr::addr_of_mut!((*hdr).header_size).write(HEADER_SIZE as u32);
