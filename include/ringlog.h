@@ -150,6 +150,15 @@ typedef struct ringlog_stats {
   uint64_t rings_active;
   // Rings reclaimed after their thread exited.
   uint64_t rings_reclaimed;
+  // Dead instances recovered.
+  uint64_t recovered_instances;
+  // Damaged frames (or runs of damaged bytes) recovery skipped.
+  uint64_t recovery_bad_frames;
+  // Files recovery skipped whole (bad header, truncated, unreadable).
+  uint64_t recovery_bad_files;
+  // Logger definitions the metadata file could not take (recovery
+  // would show those loggers as `?`).
+  uint64_t metadata_errors;
 } ringlog_stats;
 
 // Success.
@@ -413,15 +422,22 @@ ringlog_result ringlog_stats_get(struct ringlog_stats *out);
 // Pointer arguments follow the conventions in `include/ringlog.h`.
 ringlog_result ringlog_reconfigure(const char *config_json, size_t len);
 
-// Recovers the records of dead instances under `ring_dir` (NULL = the
-// default ring directory) through the configured sinks.
+// Recovers the records of dead instances under `ring_dir` (`len`
+// bytes; NULL = this runtime's own ring directory) through the
+// configured sinks, and waits for it (up to `shutdown_timeout_ms`).
+// Instances whose process is alive are never touched; each recovered
+// instance is deleted once its records are written. `ringlog_init`
+// already does this for its own ring directory unless the configuration
+// sets `"recover_on_start": false`. The counts appear in the stats.
 //
-// This version returns `RINGLOG_E_NOT_IMPLEMENTED`: recovery is not
-// built yet.
+// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_CONFIG` (an empty path or one
+// with a NUL byte), `RINGLOG_E_STATE` (not initialised), `RINGLOG_E_TIMEOUT` (the recovery still finishes),
+// `RINGLOG_E_SHUTDOWN`.
 //
 // # Safety
 // Pointer arguments follow the conventions in `include/ringlog.h`.
-ringlog_result ringlog_recover(const char *ring_dir, size_t len);
+ringlog_result ringlog_recover(const char *ring_dir,
+                               size_t len);
 
 // The library version, e.g. `"0.1.0"`: a static NUL-terminated string.
 const char *ringlog_version(void);

@@ -59,6 +59,9 @@ pub struct Config {
     /// How long shutdown at process exit waits for the flusher, in ms.
     /// Default 5000.
     pub shutdown_timeout_ms: u64,
+    /// At start, write out the records of dead instances under `ring_dir`
+    /// (before any of this process's records). Default true.
+    pub recover_on_start: bool,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             levels: BTreeMap::new(),
             sinks,
             shutdown_timeout_ms: 5000,
+            recover_on_start: true,
         }
     }
 }

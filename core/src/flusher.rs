@@ -15,6 +15,7 @@ use crate::encode::{Encoder, RecordMeta};
 use crate::level::Level;
 use crate::producer::DROPS_BODY;
 use crate::record::{self, RecordView};
+use crate::recover::{Report, Visit};
 use crate::registry::{LoggerDef, INTERNAL_LOGGER};
 use crate::ring::{frame_len, kind, Ring, FRAME_HEADER};
 use crate::runtime::{lock, Shared};
@@ -172,6 +173,12 @@ impl Flusher {
         let mut idle_since: Option<Instant> = None;
         let mut calibrated = Instant::now();
         crate::clock::calibrate();
+        if self.sh.recover_on_start {
+            // Before the first cycle, so recovered records come out ahead
+            // of this process's own.
+            let dir = self.sh.ring_dir().to_path_buf();
+            self.recover(&dir);
+        }
         loop {
             if calibrated.elapsed() >= CALIBRATE_EVERY {
                 crate::clock::calibrate();
@@ -255,6 +262,11 @@ impl Flusher {
         // Ordering: Acquire pairs with the AcqRel increment in `flush`.
         let epoch = self.sh.flush_req.load(Ordering::Acquire);
         let retired = self.sh.registry.take_retired();
+        let reqs = std::mem::take(&mut *lock(&self.sh.recover_reqs));
+        for (id, dir) in reqs {
+            let rep = self.recover(&dir);
+            lock(&self.sh.recover_done).insert(id, rep);
+        }
         self.refresh_rings();
         self.collect(final_pass);
         let n = self.entries.len();
@@ -454,12 +466,7 @@ impl Flusher {
                 if rec.level.number() < s.level.load(Ordering::Relaxed) {
                     continue;
                 }
-                let mark = s.buf.len();
-                let r = catch_unwind(AssertUnwindSafe(|| s.enc.encode(&rec, &meta, &mut s.buf)));
-                if r.is_err() {
-                    s.buf.truncate(mark);
-                    Counters::bump(&self.sh.counters.sink_panics);
-                }
+                encode_into(&self.sh, s, &rec, &meta);
                 if s.buf.len() >= SINK_BUF_LIMIT {
                     write_sink(&self.sh, s);
                 }
@@ -476,6 +483,27 @@ impl Flusher {
                 s.buf.shrink_to(SINK_BUF_LIMIT);
             }
         }
+    }
+
+    /// Recovers the dead instances under `ring_dir` through the sinks.
+    fn recover(&mut self, ring_dir: &std::path::Path) -> Report {
+        let opts = crate::recover::Options {
+            ring_dir: ring_dir.to_path_buf(),
+            keep: false,
+            skip: Some(self.sh.instance_dir.clone()),
+        };
+        let mut v = SinkVisit {
+            sh: &self.sh,
+            sinks: &mut self.sinks,
+            failed: false,
+        };
+        let rep = crate::recover::recover_dir(&opts, &mut v);
+        let c = &self.sh.counters;
+        Counters::add(&c.recovered, rep.records);
+        Counters::add(&c.recovered_instances, rep.instances);
+        Counters::add(&c.recovery_bad_frames, rep.bad_frames);
+        Counters::add(&c.recovery_bad_files, rep.bad_files);
+        rep
     }
 
     /// Syncs sinks whose interval has passed.
@@ -550,30 +578,95 @@ fn lookup_def(
     }
 }
 
-fn write_sink(sh: &Shared, s: &mut SinkSlot) {
+/// Writes a sink's buffer; false if the write failed.
+fn write_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
     let r = catch_unwind(AssertUnwindSafe(|| s.sink.write_batch(&s.buf)));
-    match r {
+    let ok = match r {
         Ok(Ok(())) => {
             Counters::add(&sh.counters.bytes_written, s.buf.len() as u64);
             s.unsynced = true;
-            if s.sync == SyncPolicy::Batch {
-                sync_sink(sh, s);
-            }
+            s.sync != SyncPolicy::Batch || sync_sink(sh, s)
         }
-        Ok(Err(_)) => Counters::bump(&sh.counters.write_errors),
-        Err(_) => Counters::bump(&sh.counters.sink_panics),
-    }
+        Ok(Err(_)) => {
+            Counters::bump(&sh.counters.write_errors);
+            false
+        }
+        Err(_) => {
+            Counters::bump(&sh.counters.sink_panics);
+            false
+        }
+    };
     s.buf.clear();
+    ok
 }
 
-fn sync_sink(sh: &Shared, s: &mut SinkSlot) {
-    match catch_unwind(AssertUnwindSafe(|| s.sink.sync())) {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => Counters::bump(&sh.counters.write_errors),
-        Err(_) => Counters::bump(&sh.counters.sink_panics),
-    }
+/// Syncs a sink; false if the sync failed.
+fn sync_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
+    let ok = match catch_unwind(AssertUnwindSafe(|| s.sink.sync())) {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => {
+            Counters::bump(&sh.counters.write_errors);
+            false
+        }
+        Err(_) => {
+            Counters::bump(&sh.counters.sink_panics);
+            false
+        }
+    };
     s.unsynced = false;
     s.last_sync = Instant::now();
+    ok
+}
+
+/// Recovery's output: the runtime's sinks, each at its level.
+struct SinkVisit<'a> {
+    sh: &'a Shared,
+    sinks: &'a mut [SinkSlot],
+    failed: bool,
+}
+
+impl Visit for SinkVisit<'_> {
+    fn record(&mut self, rec: &RecordView<'_>, meta: &RecordMeta<'_>) {
+        for s in self.sinks.iter_mut() {
+            // Ordering: Relaxed: a level read.
+            if rec.level.number() < s.level.load(Ordering::Relaxed) {
+                continue;
+            }
+            encode_into(self.sh, s, rec, meta);
+            if s.buf.len() >= SINK_BUF_LIMIT && !write_sink(self.sh, s) {
+                self.failed = true;
+            }
+        }
+    }
+
+    fn forget_logger(&mut self, id: u64) {
+        for s in self.sinks.iter_mut() {
+            s.enc.forget_logger(id);
+        }
+    }
+
+    fn commit(&mut self) -> bool {
+        for s in self.sinks.iter_mut() {
+            if !s.buf.is_empty() && !write_sink(self.sh, s) {
+                self.failed = true;
+            }
+            if s.unsynced && !sync_sink(self.sh, s) {
+                self.failed = true;
+            }
+        }
+        !std::mem::take(&mut self.failed)
+    }
+}
+
+/// Encodes one record into a sink's buffer; a panicking encoder leaves
+/// the buffer as it was and is counted.
+fn encode_into(sh: &Shared, s: &mut SinkSlot, rec: &RecordView<'_>, meta: &RecordMeta<'_>) {
+    let mark = s.buf.len();
+    let r = catch_unwind(AssertUnwindSafe(|| s.enc.encode(rec, meta, &mut s.buf)));
+    if r.is_err() {
+        s.buf.truncate(mark);
+        Counters::bump(&sh.counters.sink_panics);
+    }
 }
 
 /// Builds a synthetic WARN record from the `ringlog` logger saying how many
@@ -593,11 +686,6 @@ fn push_drop_report(
         Field::u64("first_seq", first),
         Field::u64("last_seq", last),
     ];
-    let msg = b"ring full: records dropped";
-    let flen = record::fields_len(&fields, 0).unwrap_or(0);
-    let len = record::record_len(false, msg.len(), flen);
-    let off = synth.len();
-    synth.resize(off + len, 0);
     let head = record::Head {
         ts_ns: ts,
         seq: first,
@@ -605,8 +693,8 @@ fn push_drop_report(
         level: Level::WARN.number(),
         ctx: None,
     };
-    // SAFETY: `synth[off..]` was just sized to `record_len(..)` bytes.
-    unsafe { record::write_record(synth.as_mut_ptr().add(off), &head, msg, &fields) };
+    let r = record::append_record(synth, &head, b"ring full: records dropped", &fields);
+    let (off, len) = (r.start, r.len());
     entries.push(Entry {
         ts,
         slot,

@@ -82,6 +82,21 @@ pub fn get() -> Option<Runtime> {
     lock(&GLOBAL).as_ref().map(|(rt, _)| rt.clone())
 }
 
+/// Recovers the dead instances under `ring_dir` (default: the global
+/// runtime's own ring directory) through the global runtime's sinks,
+/// waiting up to its `shutdown_timeout_ms`.
+///
+/// # Errors
+/// [`Error::State`] when no runtime was started; otherwise as
+/// [`Runtime::recover`].
+pub fn recover(ring_dir: Option<&std::path::Path>) -> Result<crate::recover::Report, Error> {
+    let cur = lock(&GLOBAL).clone();
+    match cur {
+        Some((rt, ms)) => rt.recover(ring_dir, Duration::from_millis(ms)),
+        None => Err(Error::State("ringlog is not initialised".into())),
+    }
+}
+
 /// Shuts the global runtime down (waiting up to its `shutdown_timeout_ms`).
 ///
 /// # Errors

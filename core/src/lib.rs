@@ -50,11 +50,15 @@ mod level;
 #[cfg(not(loom))]
 mod logger;
 #[cfg(not(loom))]
+mod meta;
+#[cfg(not(loom))]
 pub mod os;
 #[cfg(not(loom))]
 mod producer;
 #[cfg(not(loom))]
 pub mod record;
+#[cfg(not(loom))]
+pub mod recover;
 #[cfg(not(loom))]
 mod registry;
 mod ring;

@@ -180,6 +180,29 @@ pub(crate) struct Head<'c> {
     pub ctx: Option<&'c TraceContext>,
 }
 
+/// Appends a whole record body to `buf` and returns where it is: for the
+/// records ringlog makes itself (drop reports, recovery notes).
+pub(crate) fn append_record(
+    buf: &mut Vec<u8>,
+    head: &Head<'_>,
+    msg: &[u8],
+    fields: &[crate::value::Field<'_>],
+) -> std::ops::Range<usize> {
+    // Our own fields always size; if one ever did not, the record goes
+    // without fields rather than with a wrong size.
+    let (flen, fields) = match fields_len(fields, 0) {
+        Ok(n) => (n, fields),
+        Err(_) => (0, &[][..]),
+    };
+    let len = record_len(head.ctx.is_some(), msg.len(), flen);
+    let off = buf.len();
+    buf.resize(off + len, 0);
+    // SAFETY: `buf[off..]` was just sized to `record_len(..)` bytes for
+    // exactly this head, message and fields.
+    unsafe { write_record(buf.as_mut_ptr().add(off), head, msg, fields) };
+    off..off + len
+}
+
 /// A raw cursor over memory the caller has sized with [`record_len`].
 pub(crate) struct Writer {
     p: *mut u8,

@@ -7,6 +7,7 @@
 //! handle is freed, after the flusher has drained every record that could
 //! refer to it.
 
+use crate::meta::{self, MetaLog};
 use crate::record::{validate_fields, Fields};
 use crate::sync::{AtomicU64, Ordering};
 use std::collections::HashMap;
@@ -38,8 +39,18 @@ impl LoggerDef {
 #[derive(Debug)]
 pub(crate) struct Registry {
     next_id: AtomicU64,
-    defs: Mutex<HashMap<u64, Arc<LoggerDef>>>,
+    defs: Mutex<Defs>,
     retired: Mutex<Vec<u64>>,
+    /// Definitions the metadata file could not take.
+    pub(crate) meta_errors: AtomicU64,
+}
+
+/// The map and the metadata file, under one lock so the file's order is
+/// the order ids were handed out.
+#[derive(Debug)]
+struct Defs {
+    map: HashMap<u64, Arc<LoggerDef>>,
+    meta: Option<MetaLog>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -47,7 +58,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Registry {
-    pub(crate) fn new() -> Self {
+    /// A registry whose definitions are also appended to `meta` (when
+    /// given), for recovery by another process.
+    pub(crate) fn new(meta: Option<MetaLog>) -> Self {
         let mut defs = HashMap::new();
         defs.insert(
             INTERNAL_LOGGER,
@@ -59,8 +72,9 @@ impl Registry {
         );
         Registry {
             next_id: AtomicU64::new(1),
-            defs: Mutex::new(defs),
+            defs: Mutex::new(Defs { map: defs, meta }),
             retired: Mutex::new(Vec::new()),
+            meta_errors: AtomicU64::new(0),
         }
     }
 
@@ -81,13 +95,21 @@ impl Registry {
             bound: bound.into_boxed_slice(),
             bound_count,
         });
-        lock(&self.defs).insert(id, def.clone());
+        let mut d = lock(&self.defs);
+        // Appended before the id is returned, so before any record can
+        // name it. A failed append costs recovery the logger's name only.
+        if let Some(m) = &mut d.meta {
+            if m.append(id, &def).is_err() {
+                self.meta_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        d.map.insert(id, def.clone());
         (id, def)
     }
 
     /// Looks a definition up.
     pub(crate) fn get(&self, id: u64) -> Option<Arc<LoggerDef>> {
-        lock(&self.defs).get(&id).cloned()
+        lock(&self.defs).map.get(&id).cloned()
     }
 
     /// Marks a definition for removal once the flusher has drained past it.
@@ -103,13 +125,25 @@ impl Registry {
     /// Removes definitions (flusher, after a cycle that drained every ring).
     pub(crate) fn remove(&self, ids: &[u64]) {
         let mut d = lock(&self.defs);
+        let mut gone = 0;
         for id in ids {
-            d.remove(id);
+            if let Some(def) = d.map.remove(id) {
+                gone += meta::entry_len(&def);
+            }
+        }
+        let Defs { map, meta } = &mut *d;
+        if let Some(m) = meta {
+            if gone > 0
+                && m.removed(gone, map.iter().map(|(k, v)| (*k, &**v)))
+                    .is_err()
+            {
+                self.meta_errors.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
     /// Number of live definitions (for tests and stats).
     pub(crate) fn len(&self) -> usize {
-        lock(&self.defs).len()
+        lock(&self.defs).map.len()
     }
 }

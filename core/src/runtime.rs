@@ -109,9 +109,23 @@ pub(crate) struct Shared {
     pub exited: AtomicBool,
     /// Counters.
     pub counters: Counters,
+    /// Recover dead instances when the flusher starts.
+    pub recover_on_start: bool,
+    /// Recovery requests (`Runtime::recover`): id and ring directory.
+    pub recover_reqs: Mutex<Vec<(u64, PathBuf)>>,
+    /// Their reports, by id, until the caller takes them.
+    pub recover_done: Mutex<HashMap<u64, crate::recover::Report>>,
+    next_recover: AtomicU64,
 }
 
 impl Shared {
+    /// The ring directory this runtime's instance lives in.
+    pub(crate) fn ring_dir(&self) -> &std::path::Path {
+        self.instance_dir
+            .parent()
+            .unwrap_or(std::path::Path::new("/"))
+    }
+
     /// True in a child process that inherited this runtime through `fork()`.
     #[inline(always)]
     pub(crate) fn forked(&self) -> bool {
@@ -322,6 +336,17 @@ impl Runtime {
                 e,
             )
         })?;
+        let meta = match crate::meta::MetaLog::create(&instance.dir) {
+            Ok(m) => m,
+            Err(e) => {
+                let dir = instance.dir.clone();
+                let _ = instance.remove();
+                return Err(Error::Io(
+                    format!("ring_dir: cannot create {}/meta", dir.display()),
+                    e,
+                ));
+            }
+        };
         let shared = Arc::new(Shared {
             state: AtomicU8::new(RUNNING),
             fork_generation: FORK_GENERATION.load(Ordering::Relaxed),
@@ -338,7 +363,7 @@ impl Runtime {
             next_ring: AtomicU32::new(0),
             rings: Mutex::new(Vec::new()),
             rings_gen: AtomicU64::new(0),
-            registry: Registry::new(),
+            registry: Registry::new(Some(meta)),
             roots: Mutex::new(HashMap::new()),
             cells: Mutex::new(HashMap::new()),
             levels: Mutex::new((cfg.level, cfg.levels.clone())),
@@ -351,6 +376,10 @@ impl Runtime {
             stop: AtomicBool::new(false),
             exited: AtomicBool::new(false),
             counters: Counters::default(),
+            recover_on_start: cfg.recover_on_start,
+            recover_reqs: Mutex::new(Vec::new()),
+            recover_done: Mutex::new(HashMap::new()),
+            next_recover: AtomicU64::new(0),
         });
         let flusher = Flusher::new(shared.clone(), slots);
         let handle = std::thread::Builder::new()
@@ -557,10 +586,40 @@ impl Runtime {
             write_errors: Counters::get(&c.write_errors),
             sink_panics: Counters::get(&c.sink_panics),
             recovered: Counters::get(&c.recovered),
+            recovered_instances: Counters::get(&c.recovered_instances),
+            recovery_bad_frames: Counters::get(&c.recovery_bad_frames),
+            recovery_bad_files: Counters::get(&c.recovery_bad_files),
+            metadata_errors: Counters::get(&sh.registry.meta_errors),
             ring_high_water: Counters::get(&c.ring_high_water),
             rings_active: rings.len() as u64,
             rings_reclaimed: Counters::get(&c.rings_reclaimed),
         }
+    }
+
+    /// Recovers the dead instances under `ring_dir` (default: this
+    /// runtime's own ring directory) through this runtime's sinks, and
+    /// waits up to `timeout` for it.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] or [`Error::Shutdown`], as [`Runtime::flush`];
+    /// after a timeout the recovery still runs.
+    pub fn recover(
+        &self,
+        ring_dir: Option<&std::path::Path>,
+        timeout: Duration,
+    ) -> Result<crate::recover::Report, Error> {
+        let sh = &self.shared;
+        let dir = match ring_dir {
+            Some(d) => d.to_path_buf(),
+            None => sh.ring_dir().to_path_buf(),
+        };
+        // Ordering: Relaxed: ids only need to be unique.
+        let id = sh.next_recover.fetch_add(1, Ordering::Relaxed);
+        lock(&sh.recover_reqs).push((id, dir));
+        // The flush ticket taken after the push is served by a cycle that
+        // began after it, and cycles take the requests first.
+        self.flush(timeout)?;
+        lock(&sh.recover_done).remove(&id).ok_or(Error::Shutdown)
     }
 
     /// Changes levels at run time: `{"level": …, "levels": {…},

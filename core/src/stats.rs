@@ -30,6 +30,15 @@ pub struct Stats {
     pub sink_panics: u64,
     /// Records recovered from dead instances.
     pub recovered: u64,
+    /// Dead instances recovered.
+    pub recovered_instances: u64,
+    /// Damaged frames (or runs of damaged bytes) recovery skipped.
+    pub recovery_bad_frames: u64,
+    /// Files recovery skipped whole (bad header, truncated, unreadable).
+    pub recovery_bad_files: u64,
+    /// Logger definitions that could not be appended to the metadata file
+    /// (recovery would show such a logger as `?`).
+    pub metadata_errors: u64,
     /// Most bytes the flusher found waiting in one ring.
     pub ring_high_water: u64,
     /// Rings currently registered.
@@ -49,6 +58,9 @@ pub(crate) struct Counters {
     pub write_errors: AtomicU64,
     pub sink_panics: AtomicU64,
     pub recovered: AtomicU64,
+    pub recovered_instances: AtomicU64,
+    pub recovery_bad_frames: AtomicU64,
+    pub recovery_bad_files: AtomicU64,
     pub ring_high_water: AtomicU64,
     pub rings_reclaimed: AtomicU64,
     /// `committed` of reclaimed rings.

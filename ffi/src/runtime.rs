@@ -37,6 +37,15 @@ pub struct ringlog_stats {
     pub rings_active: u64,
     /// Rings reclaimed after their thread exited.
     pub rings_reclaimed: u64,
+    /// Dead instances recovered.
+    pub recovered_instances: u64,
+    /// Damaged frames (or runs of damaged bytes) recovery skipped.
+    pub recovery_bad_frames: u64,
+    /// Files recovery skipped whole (bad header, truncated, unreadable).
+    pub recovery_bad_files: u64,
+    /// Logger definitions the metadata file could not take (recovery
+    /// would show those loggers as `?`).
+    pub metadata_errors: u64,
 }
 
 /// Starts ringlog with a JSON configuration (`len` bytes), or, when
@@ -150,6 +159,10 @@ pub unsafe extern "C" fn ringlog_stats_get(out: *mut ringlog_stats) -> ringlog_r
             ring_high_water: s.ring_high_water,
             rings_active: s.rings_active,
             rings_reclaimed: s.rings_reclaimed,
+            recovered_instances: s.recovered_instances,
+            recovery_bad_frames: s.recovery_bad_frames,
+            recovery_bad_files: s.recovery_bad_files,
+            metadata_errors: s.metadata_errors,
         };
         // SAFETY: out is non-NULL (checked) and writable (contract).
         unsafe { *out = v };
@@ -194,22 +207,47 @@ pub unsafe extern "C" fn ringlog_reconfigure(
     })
 }
 
-/// Recovers the records of dead instances under `ring_dir` (NULL = the
-/// default ring directory) through the configured sinks.
+/// Recovers the records of dead instances under `ring_dir` (`len`
+/// bytes; NULL = this runtime's own ring directory) through the
+/// configured sinks, and waits for it (up to `shutdown_timeout_ms`).
+/// Instances whose process is alive are never touched; each recovered
+/// instance is deleted once its records are written. `ringlog_init`
+/// already does this for its own ring directory unless the configuration
+/// sets `"recover_on_start": false`. The counts appear in the stats.
 ///
-/// This version returns `RINGLOG_E_NOT_IMPLEMENTED`: recovery is not
-/// built yet.
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_CONFIG` (an empty path or one
+/// with a NUL byte), `RINGLOG_E_STATE` (not initialised), `RINGLOG_E_TIMEOUT` (the recovery still finishes),
+/// `RINGLOG_E_SHUTDOWN`.
 ///
 /// # Safety
 /// Pointer arguments follow the conventions in `include/ringlog.h`.
 #[no_mangle]
 pub unsafe extern "C" fn ringlog_recover(ring_dir: *const c_char, len: usize) -> ringlog_result {
     crate::guard(RINGLOG_E_PANIC, move || {
-        let _ = (ring_dir, len);
-        fail(
-            RINGLOG_E_NOT_IMPLEMENTED,
-            format_args!("ringlog_recover: recovery is not implemented yet"),
-        )
+        let dir = if ring_dir.is_null() {
+            if len != 0 {
+                return fail(
+                    RINGLOG_E_NULL,
+                    format_args!("ringlog_recover: ring_dir is NULL but len is {len}"),
+                );
+            }
+            None
+        } else {
+            // SAFETY: caller contract: valid for `len` bytes.
+            let b = unsafe { bytes(ring_dir, len) }.unwrap_or(&[]);
+            if b.is_empty() || b.contains(&0) {
+                return fail(
+                    RINGLOG_E_CONFIG,
+                    format_args!("ringlog_recover: ring_dir is empty or contains a NUL byte"),
+                );
+            }
+            use std::os::unix::ffi::OsStrExt;
+            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b)))
+        };
+        match ringlog::global::recover(dir.as_deref()) {
+            Ok(_) => RINGLOG_OK,
+            Err(e) => from_error(&e),
+        }
     })
 }
 

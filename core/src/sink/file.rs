@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub struct FileSink {
     path: PathBuf,
     file: File,
+    /// The file ended inside a line when opened (a writer died in the
+    /// middle of a write): the first batch starts on a new line.
+    torn: bool,
 }
 
 impl FileSink {
@@ -31,9 +34,11 @@ impl FileSink {
             0o640,
             true,
         )?;
+        let torn = ends_inside_a_line(&file);
         Ok(FileSink {
             path: path.to_path_buf(),
             file,
+            torn,
         })
     }
 
@@ -43,8 +48,31 @@ impl FileSink {
     }
 }
 
+/// True when `file` is a non-empty regular file whose last byte is not a
+/// newline.
+fn ends_inside_a_line(file: &File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let Ok(md) = file.metadata() else {
+        return false;
+    };
+    if !md.is_file() || md.len() == 0 {
+        return false;
+    }
+    let mut last = [0u8; 1];
+    // The descriptor is write-only: read through a second, read-only
+    // open of the same file (by descriptor, so no path race).
+    let Ok(r) = File::open(format!("/proc/self/fd/{}", file.as_raw_fd())) else {
+        return false;
+    };
+    matches!(r.read_at(&mut last, md.len() - 1), Ok(1)) && last[0] != b'\n'
+}
+
 impl Sink for FileSink {
     fn write_batch(&mut self, buf: &[u8]) -> io::Result<()> {
+        if self.torn && !buf.is_empty() {
+            write_all_fd(self.file.as_raw_fd(), b"\n")?;
+            self.torn = false;
+        }
         write_all_fd(self.file.as_raw_fd(), buf)
     }
     fn sync(&mut self) -> io::Result<()> {
@@ -92,5 +120,19 @@ mod tests {
         let link = d.path().join("l");
         std::os::unix::fs::symlink("/dev/null", &link).unwrap();
         assert!(FileSink::open(&link).is_err());
+    }
+
+    #[test]
+    fn a_file_left_ending_inside_a_line_gets_a_newline_before_the_next_record() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("app.log");
+        std::fs::write(&p, b"{\"whole\":1}\n{\"cut").unwrap();
+        let mut s = FileSink::open(&p).unwrap();
+        s.write_batch(b"{\"next\":2}\n").unwrap();
+        s.write_batch(b"{\"more\":3}\n").unwrap();
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"{\"whole\":1}\n{\"cut\n{\"next\":2}\n{\"more\":3}\n"
+        );
     }
 }
