@@ -24,7 +24,7 @@ LIBS_PRIVATE := -lpthread -ldl -lm -lrt -lutil
 CFLAGS_COMMON := -O2 -g -Wall -Wextra -Werror -Iinclude -pthread
 
 .PHONY: all lib header header-check tools lint test test-rust test-loom test-c \
-        test-cpp test-example-rust examples demo bench bench-compare clean
+        test-cpp test-example-rust test-faults examples demo bench bench-compare clean
 
 all: lib
 
@@ -85,6 +85,14 @@ test-loom:
 
 include ffi/tests/tests.mk
 
+# Fault-injection tests (kill loop, fatal signals, sink faults, fuzzing,
+# sanitizers): each ffi/tests/faults-*.mk adds its target to FAULT_TESTS.
+FAULT_TESTS :=
+include $(sort $(wildcard ffi/tests/faults-*.mk))
+
+test-faults: $(FAULT_TESTS)
+	@echo "make test-faults: all fault tests passed ($(FAULT_TESTS))"
+
 # The Rust example service: its JSON output must parse line by line.
 test-example-rust:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT INT TERM; \
@@ -93,7 +101,7 @@ test-example-rust:
 	  --expect-msg "service stopping" "$$tmp/out.log"; \
 	echo "test-example-rust: passed"
 
-test: header-check lint test-rust test-loom test-c test-cpp test-example-rust
+test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults
 	@echo "make test: all suites passed"
 
 # -------------------------------------------------------------------- demo

@@ -159,6 +159,25 @@ typedef struct ringlog_stats {
   // Logger definitions the metadata file could not take (recovery
   // would show those loggers as `?`).
   uint64_t metadata_errors;
+  // Write attempts that retried data a sink had refused before
+  // (backoff from 10 ms doubling to 1 s, per sink).
+  uint64_t write_retries;
+  // Failed fsync/fdatasync calls (also in `write_errors`): data written
+  // before may be lost. Never retried, so never hidden by a later sync.
+  uint64_t sync_errors;
+  // Sinks given up after an error that cannot heal (EPIPE, EBADF).
+  uint64_t sink_failures;
+  // File sinks reopened after their file was renamed or deleted.
+  uint64_t reopens;
+  // File sinks whose file was truncated under them (copytruncate).
+  uint64_t truncations;
+  // Encoded bytes failing sinks discarded (retry buffer full, still
+  // failing at shutdown, or the sink given up).
+  uint64_t bytes_lost;
+  // Records sinks discarded, counted per sink.
+  uint64_t records_lost;
+  // Encoded bytes failing sinks hold for retry now (a gauge).
+  uint64_t bytes_pending;
 } ringlog_stats;
 
 // Success.
@@ -277,6 +296,40 @@ ringlog_result ringlog_context_set_traceparent(const char *s, size_t len);
 // # Safety
 // Pointer arguments follow the conventions in `include/ringlog.h`.
 ringlog_result ringlog_context_clear(void);
+
+// Installs ringlog's handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL and
+// SIGABRT, for the process-wide runtime: now if it is running, else
+// when it starts. `"crash_handler": true` in the configuration does the
+// same at `ringlog_init`. Also gives the calling thread an alternate
+// signal stack (each thread gets one with its first record). Calling it
+// again is harmless; the handlers are never removed.
+//
+// On a fatal signal the handler, using only async-signal-safe calls:
+// writes a last FATAL record from logger "ringlog", message
+// "fatal signal", with `signal`, `signal_name`, `code` (si_code),
+// `thread_id`, `pid` and, for a fault the kernel raised, `fault_addr`;
+// wakes the flusher and waits up to 1 s for it to write what the rings
+// hold; calls the handler installed before ringlog's (if it was a
+// function); restores the default action and re-raises, so the process
+// still ends by the same signal, with its core dump. A watchdog
+// (alarm(3), SIGALRM) ends the process by that same signal if all of
+// this, the chained handler included, takes longer than 3 s.
+//
+// What it cannot do: make the flusher write when the crashed code holds
+// a lock the flusher needs (the allocator's, say) or a sink blocks; then
+// the records stay in the ring files and the next start recovers them.
+// It handles one crash per process (a second faulting thread waits for
+// the first one, bounded, then re-raises). A stack overflow on a thread
+// without an alternate signal stack (one that never logged) ends the
+// process without the last record. SIGALRM's handler and any pending
+// alarm() are replaced once a crash is being handled. SIGKILL, the OOM
+// killer and _exit run no handler. Do not combine it with runtimes that
+// use these signals for their own purposes (a JVM, some garbage
+// collectors).
+//
+// Errors: `RINGLOG_E_IO` (a handler could not be installed, or the
+// crash ring could not be created in the instance directory).
+ringlog_result ringlog_install_crash_handler(void);
 
 // The calling thread's last error message.
 //

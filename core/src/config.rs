@@ -62,6 +62,11 @@ pub struct Config {
     /// At start, write out the records of dead instances under `ring_dir`
     /// (before any of this process's records). Default true.
     pub recover_on_start: bool,
+    /// Install the fatal-signal handler (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+    /// SIGABRT) for this runtime when it starts: a last FATAL record and
+    /// a bounded drain before the process dies by the same signal (see
+    /// [`crate::crash`]). Default false.
+    pub crash_handler: bool,
 }
 
 impl Default for Config {
@@ -80,6 +85,7 @@ impl Default for Config {
             sinks,
             shutdown_timeout_ms: 5000,
             recover_on_start: true,
+            crash_handler: false,
         }
     }
 }
@@ -120,6 +126,11 @@ pub struct SinkConfig {
     /// Interval for `sync: interval`, in ms. Default 1000.
     #[serde(default = "one_second")]
     pub sync_interval_ms: u64,
+    /// Encoded bytes this sink holds for retry while its writes fail
+    /// (disk full); what does not fit is discarded and counted
+    /// (`bytes_lost`, `records_lost`). Default 8 MiB; 0 holds nothing.
+    #[serde(default = "eight_mib")]
+    pub retry_buffer_bytes: u64,
     /// Options of the `json` encoder.
     #[serde(default)]
     pub json: JsonOptions,
@@ -137,6 +148,9 @@ fn trace() -> Level {
 fn one_second() -> u64 {
     1000
 }
+fn eight_mib() -> u64 {
+    8 << 20
+}
 
 impl SinkConfig {
     /// A sink of `kind` with every other setting at its default.
@@ -148,6 +162,7 @@ impl SinkConfig {
             level: Level::TRACE,
             sync: SyncPolicy::None,
             sync_interval_ms: 1000,
+            retry_buffer_bytes: eight_mib(),
             json: JsonOptions::default(),
             logfmt: LogfmtOptions::default(),
             console: ConsoleOptions::default(),

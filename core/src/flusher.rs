@@ -19,7 +19,7 @@ use crate::recover::{Report, Visit};
 use crate::registry::{LoggerDef, INTERNAL_LOGGER};
 use crate::ring::{frame_len, kind, Ring, FRAME_HEADER};
 use crate::runtime::{lock, Shared};
-use crate::sink::Sink;
+use crate::sink::{signals, Rotation, Sink};
 use crate::stats::Counters;
 use crate::sync::{AtomicU8, Ordering};
 use crate::value::Field;
@@ -39,7 +39,26 @@ const IDLE_AFTER: Duration = Duration::from_millis(100);
 /// Encoded bytes a sink may buffer before it writes mid-batch.
 const SINK_BUF_LIMIT: usize = 1 << 20;
 
-/// One sink with its encoder, buffer and sync state.
+/// The wait before the first retry of a failed sink write. It doubles
+/// with every failure, up to [`RETRY_MAX`], and starts again here once
+/// the sink has written everything it held.
+const RETRY_FIRST: Duration = Duration::from_millis(10);
+
+/// The longest wait between two retries of a failing sink.
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// The message of the WARN record a sink writes first when it works again
+/// after discarding records.
+const LOSS_NOTE: &[u8] = b"sink write failed: records lost";
+
+/// One sink with its encoder, buffer, sync state and fault state.
+///
+/// Fault state: after a failed write the sink holds what was not written
+/// (`held`, at most `retry_cap` bytes) and is tried again at `retry_at`;
+/// meanwhile its new batches join `held` or, once they do not fit, are
+/// discarded and counted in `gap_*`, which a WARN record reports when
+/// the sink works again. A sink that hits an error that cannot heal is
+/// `failed`: it gets nothing more.
 pub(crate) struct SinkSlot {
     name: String,
     level: Arc<AtomicU8>,
@@ -50,6 +69,26 @@ pub(crate) struct SinkSlot {
     sync_interval: Duration,
     last_sync: Instant,
     unsynced: bool,
+    /// Encoded bytes a failed write left unwritten, oldest first; they
+    /// start at a record boundary or in the middle of the record whose
+    /// first part was written.
+    held: Vec<u8>,
+    /// Bytes at the front of `held` that belong to a loss note rather than
+    /// to records (so discarding them does not count a record).
+    held_note: usize,
+    /// `held.len()` as last added to the `bytes_pending` gauge.
+    held_reported: usize,
+    /// Most bytes `held` may keep.
+    retry_cap: usize,
+    /// Set while the sink is failing: when to try again.
+    retry_at: Option<Instant>,
+    /// The wait after the next failure.
+    backoff: Duration,
+    /// Records and bytes discarded since the last loss note.
+    gap_records: u64,
+    gap_bytes: u64,
+    /// Given up: an error that cannot heal (a pipe nobody reads).
+    failed: bool,
 }
 
 impl SinkSlot {
@@ -71,7 +110,28 @@ impl SinkSlot {
             sync_interval: Duration::from_millis(sync_interval_ms),
             last_sync: Instant::now(),
             unsynced: false,
+            held: Vec::new(),
+            held_note: 0,
+            held_reported: 0,
+            retry_cap: 8 << 20,
+            retry_at: None,
+            backoff: RETRY_FIRST,
+            gap_records: 0,
+            gap_bytes: 0,
+            failed: false,
         }
+    }
+
+    /// Sets how many bytes the sink holds for retry while it fails
+    /// (`retry_buffer_bytes`).
+    pub(crate) fn retry_buffer(mut self, bytes: u64) -> Self {
+        self.retry_cap = usize::try_from(bytes).unwrap_or(usize::MAX);
+        self
+    }
+
+    /// True when a failing sink's next retry is due at `now`.
+    fn retry_due(&self, now: Instant) -> bool {
+        self.retry_at.is_some_and(|t| now >= t)
     }
 }
 
@@ -188,6 +248,7 @@ impl Flusher {
             // Ordering: Acquire pairs with the SeqCst store in `shutdown`.
             if self.sh.stop.load(Ordering::Acquire) {
                 while self.cycle(true) > 0 {}
+                self.retry_held_at_exit();
                 self.sync_all(true);
                 // The last, empty cycle completed every ticket taken before
                 // it began; later ones get `Error::Shutdown` from `flush`.
@@ -199,7 +260,7 @@ impl Flusher {
             }
             let since = *idle_since.get_or_insert_with(Instant::now);
             if since.elapsed() < IDLE_AFTER {
-                std::thread::park_timeout(self.sh.interval);
+                std::thread::park_timeout(self.until_retry(self.sh.interval));
                 continue;
             }
             // Long sleep: announce it, then look once more, so a record
@@ -212,9 +273,34 @@ impl Flusher {
             self.sh.idle.store(true, Ordering::SeqCst);
             std::sync::atomic::fence(Ordering::SeqCst);
             if !self.has_work() {
-                std::thread::park_timeout(self.sh.idle_interval);
+                std::thread::park_timeout(self.until_retry(self.sh.idle_interval));
             }
             self.sh.idle.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// `wait`, or less when a failing sink's retry is due sooner.
+    fn until_retry(&self, wait: Duration) -> Duration {
+        let now = Instant::now();
+        self.sinks
+            .iter()
+            .filter_map(|s| s.retry_at)
+            .map(|t| t.saturating_duration_since(now))
+            .min()
+            .map_or(wait, |r| r.max(Duration::from_millis(1)).min(wait))
+    }
+
+    /// At shutdown: one last try for every sink still holding bytes from
+    /// failed writes, whatever its backoff; what it still cannot write is
+    /// discarded and counted.
+    fn retry_held_at_exit(&mut self) {
+        let now = Instant::now();
+        for s in &mut self.sinks {
+            if s.retry_at.is_some() {
+                s.retry_at = Some(now);
+                write_sink(&self.sh, s);
+                give_up_held(&self.sh, s);
+            }
         }
     }
 
@@ -475,8 +561,11 @@ impl Flusher {
     }
 
     fn write_all(&mut self) {
+        let now = Instant::now();
         for s in &mut self.sinks {
-            if !s.buf.is_empty() {
+            // A failing sink is written to when its retry is due, even
+            // with no new records.
+            if !s.buf.is_empty() || s.retry_due(now) {
                 write_sink(&self.sh, s);
             }
             if s.buf.capacity() > 8 * SINK_BUF_LIMIT {
@@ -578,38 +667,276 @@ fn lookup_def(
     }
 }
 
-/// Writes a sink's buffer; false if the write failed.
+/// Writes a sink's buffer, after whatever it holds from failed writes.
+/// True when everything is written: nothing held, the sink not given up.
+///
+/// A failing sink is tried again only when its backoff has passed
+/// (10 ms, doubling to 1 s); until then a new batch joins the held bytes
+/// if it fits in the retry buffer, and is discarded (and counted) if it
+/// does not, and so is every batch after it until the sink writes again.
+/// So a sink's output is what it held, then a WARN record saying how many
+/// records were lost (if any were), then what came after.
 fn write_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
-    let r = catch_unwind(AssertUnwindSafe(|| s.sink.write_batch(&s.buf)));
-    let ok = match r {
-        Ok(Ok(())) => {
-            Counters::add(&sh.counters.bytes_written, s.buf.len() as u64);
-            s.unsynced = true;
-            s.sync != SyncPolicy::Batch || sync_sink(sh, s)
-        }
-        Ok(Err(_)) => {
-            Counters::bump(&sh.counters.write_errors);
-            false
-        }
-        Err(_) => {
-            Counters::bump(&sh.counters.sink_panics);
-            false
-        }
-    };
-    s.buf.clear();
+    let ok = write_sink_inner(sh, s);
+    report_held(sh, s);
     ok
 }
 
+/// Moves the `bytes_pending` gauge by how much `held` changed.
+fn report_held(sh: &Shared, s: &mut SinkSlot) {
+    let now = s.held.len();
+    if now > s.held_reported {
+        Counters::add(&sh.counters.bytes_pending, (now - s.held_reported) as u64);
+    } else if now < s.held_reported {
+        Counters::sub(&sh.counters.bytes_pending, (s.held_reported - now) as u64);
+    }
+    s.held_reported = now;
+}
+
+fn write_sink_inner(sh: &Shared, s: &mut SinkSlot) -> bool {
+    // The flusher is the only thread that writes to sinks: a write to a
+    // pipe nobody reads must fail with EPIPE there, not kill the host.
+    signals::block_in_this_thread();
+    if s.failed {
+        let lost = std::mem::take(&mut s.buf);
+        discard(sh, s, &lost, 0);
+        s.buf = lost;
+        s.buf.clear();
+        return false;
+    }
+    let mut note_len = 0;
+    if s.retry_at.is_some() {
+        if !s.retry_due(Instant::now()) {
+            hold(sh, s);
+            return false;
+        }
+        Counters::bump(&sh.counters.write_retries);
+        if !s.held.is_empty() {
+            let held = std::mem::take(&mut s.held);
+            let held_note = std::mem::take(&mut s.held_note);
+            if let Err((n, heals)) = attempt(sh, s, &held) {
+                after_failure(sh, s, &held, n, held_note, heals);
+                hold(sh, s);
+                return false;
+            }
+        }
+        // Everything held is out: say what was lost before what follows.
+        if s.gap_records > 0 {
+            let mut v = Vec::with_capacity(256 + s.buf.len());
+            // Ordering: Relaxed: a level read.
+            if Level::WARN.number() >= s.level.load(Ordering::Relaxed) {
+                loss_note(sh, s, &mut v);
+            }
+            note_len = v.len();
+            v.extend_from_slice(&s.buf);
+            s.buf = v;
+            s.gap_records = 0;
+            s.gap_bytes = 0;
+        }
+    }
+    let data = std::mem::take(&mut s.buf);
+    let r = attempt(sh, s, &data);
+    if let Err((n, heals)) = r {
+        after_failure(sh, s, &data, n, note_len, heals);
+    }
+    s.buf = data;
+    s.buf.clear();
+    if r.is_err() {
+        return false;
+    }
+    // Everything written: the sink works again.
+    s.retry_at = None;
+    s.backoff = RETRY_FIRST;
+    if s.held.capacity() > SINK_BUF_LIMIT {
+        s.held = Vec::new();
+    }
+    s.sync != SyncPolicy::Batch || !s.unsynced || sync_sink(sh, s)
+}
+
+/// One write of `data` (after following a rotation of the destination):
+/// `Err((bytes written, whether the error can heal))` when not all of it
+/// went out. Counts what was written and the error.
+fn attempt(sh: &Shared, s: &mut SinkSlot, data: &[u8]) -> Result<(), (usize, bool)> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let c = &sh.counters;
+    match catch_unwind(AssertUnwindSafe(|| s.sink.follow_rotation())) {
+        Ok(Ok(Rotation::Unchanged)) => {}
+        Ok(Ok(Rotation::Reopened)) => Counters::bump(&c.reopens),
+        Ok(Ok(Rotation::Truncated)) => Counters::bump(&c.truncations),
+        // The path could not be opened again: go on where we wrote.
+        Ok(Err(_)) => Counters::bump(&c.write_errors),
+        Err(_) => Counters::bump(&c.sink_panics),
+    }
+    let (n, r) = match catch_unwind(AssertUnwindSafe(|| s.sink.write_partial(data))) {
+        Ok((n, r)) => (n.min(data.len()), r.map_err(Some)),
+        // A panicking sink is treated as failing: retried with backoff.
+        Err(_) => {
+            Counters::bump(&c.sink_panics);
+            (0, Err(None))
+        }
+    };
+    if n > 0 {
+        Counters::add(&c.bytes_written, n as u64);
+        s.unsynced = true;
+    }
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let mut heals = true;
+            if let Some(e) = e {
+                Counters::bump(&c.write_errors);
+                signals::consume_after(&e);
+                heals = !cannot_heal(&e);
+            }
+            Err((n, heals))
+        }
+    }
+}
+
+/// Errors after which a sink is given up: nobody reads the pipe or socket
+/// any more, or the descriptor is gone.
+fn cannot_heal(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EPIPE | libc::EBADF | libc::ECONNRESET)
+    )
+}
+
+/// After a failed write of `data` (whose first `note` bytes are a loss
+/// note) of which only `written` bytes went out: give the sink up, or hold
+/// what fits in its retry buffer and schedule a retry.
+fn after_failure(
+    sh: &Shared,
+    s: &mut SinkSlot,
+    data: &[u8],
+    written: usize,
+    note: usize,
+    heals: bool,
+) {
+    debug_assert!(s.held.is_empty());
+    let rest = &data[written..];
+    let note = note.saturating_sub(written);
+    if !heals {
+        s.failed = true;
+        Counters::bump(&sh.counters.sink_failures);
+        discard(sh, s, rest, note);
+        s.retry_at = None;
+        return;
+    }
+    // Keep whole records up to the cap; always keep the rest of a record
+    // whose beginning was written, so the output never has a cut line.
+    let cut = written > 0 && data[written - 1] != b'\n';
+    let mut keep = 0;
+    let mut at = 0;
+    while let Some(i) = rest[at..].iter().position(|&b| b == b'\n') {
+        let end = at + i + 1;
+        if end > s.retry_cap && !(at == 0 && cut) {
+            break;
+        }
+        keep = end;
+        at = end;
+    }
+    let note_kept = if keep > 0 { note } else { 0 };
+    discard(sh, s, &rest[keep..], note - note_kept);
+    s.held.extend_from_slice(&rest[..keep]);
+    s.held_note = note_kept;
+    let now = Instant::now();
+    s.retry_at = Some(now + s.backoff);
+    s.backoff = (s.backoff * 2).min(RETRY_MAX);
+}
+
+/// A failing sink between retries: its new batch joins what it holds, or
+/// is discarded when it does not fit (or an earlier batch did not, or the
+/// sink was just given up).
+fn hold(sh: &Shared, s: &mut SinkSlot) {
+    if !s.failed && s.gap_records == 0 && s.held.len() + s.buf.len() <= s.retry_cap {
+        s.held.extend_from_slice(&s.buf);
+    } else {
+        let lost = std::mem::take(&mut s.buf);
+        discard(sh, s, &lost, 0);
+        s.buf = lost;
+    }
+    s.buf.clear();
+}
+
+/// Counts `bytes` as lost (the first `note` of them are a loss note, not
+/// records): one record per line, every encoder ends each record with
+/// exactly one newline.
+fn discard(sh: &Shared, s: &mut SinkSlot, bytes: &[u8], note: usize) {
+    if bytes.is_empty() {
+        return;
+    }
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    let records = lines - u64::from(note > 0 && lines > 0);
+    let n = (bytes.len() - note.min(bytes.len())) as u64;
+    Counters::add(&sh.counters.bytes_lost, n);
+    Counters::add(&sh.counters.records_lost, records);
+    s.gap_records += records;
+    s.gap_bytes += n;
+}
+
+/// Discards whatever a still-failing sink holds (at shutdown).
+fn give_up_held(sh: &Shared, s: &mut SinkSlot) {
+    let held = std::mem::take(&mut s.held);
+    let note = std::mem::take(&mut s.held_note);
+    discard(sh, s, &held, note);
+    s.retry_at = None;
+    report_held(sh, s);
+}
+
+/// Encodes the WARN record from logger `ringlog` that tells a sink's
+/// reader how many records it lost while it failed.
+fn loss_note(sh: &Shared, s: &mut SinkSlot, out: &mut Vec<u8>) {
+    let fields = [
+        Field::str("sink", &s.name),
+        Field::u64("lost", s.gap_records),
+        Field::u64("bytes", s.gap_bytes),
+    ];
+    let head = record::Head {
+        ts_ns: crate::os::now_ns(),
+        seq: 0,
+        logger_id: INTERNAL_LOGGER,
+        level: Level::WARN.number(),
+        ctx: None,
+    };
+    let mut body = Vec::new();
+    record::append_record(&mut body, &head, LOSS_NOTE, &fields);
+    let Ok(rec) = RecordView::decode_trusted(&body) else {
+        return;
+    };
+    let meta = RecordMeta {
+        logger: b"ringlog",
+        logger_id: INTERNAL_LOGGER,
+        bound: record::Fields::empty(),
+        thread_id: crate::os::thread_id(),
+        ring_id: 0,
+        recovered: false,
+    };
+    let mark = out.len();
+    if catch_unwind(AssertUnwindSafe(|| s.enc.encode(&rec, &meta, out))).is_err() {
+        out.truncate(mark);
+        Counters::bump(&sh.counters.sink_panics);
+    }
+}
+
 /// Syncs a sink; false if the sync failed.
+///
+/// A failed sync is counted (`sync_errors`, and `write_errors`) and never
+/// retried: after a failed fsync the kernel may have dropped the dirty
+/// pages and a second fsync would report success for data that is gone.
 fn sync_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
     let ok = match catch_unwind(AssertUnwindSafe(|| s.sink.sync())) {
         Ok(Ok(())) => true,
         Ok(Err(_)) => {
             Counters::bump(&sh.counters.write_errors);
+            Counters::bump(&sh.counters.sync_errors);
             false
         }
         Err(_) => {
             Counters::bump(&sh.counters.sink_panics);
+            Counters::bump(&sh.counters.sync_errors);
             false
         }
     };
@@ -647,7 +974,9 @@ impl Visit for SinkVisit<'_> {
 
     fn commit(&mut self) -> bool {
         for s in self.sinks.iter_mut() {
-            if !s.buf.is_empty() && !write_sink(self.sh, s) {
+            // A sink still holding bytes from a failed write has not
+            // written these records either (unless its retry works now).
+            if (!s.buf.is_empty() || s.retry_at.is_some() || s.failed) && !write_sink(self.sh, s) {
                 self.failed = true;
             }
             if s.unsynced && !sync_sink(self.sh, s) {
@@ -661,6 +990,11 @@ impl Visit for SinkVisit<'_> {
 /// Encodes one record into a sink's buffer; a panicking encoder leaves
 /// the buffer as it was and is counted.
 fn encode_into(sh: &Shared, s: &mut SinkSlot, rec: &RecordView<'_>, meta: &RecordMeta<'_>) {
+    if s.failed {
+        // Given up: nothing is encoded for it, each record is counted.
+        Counters::bump(&sh.counters.records_lost);
+        return;
+    }
     let mark = s.buf.len();
     let r = catch_unwind(AssertUnwindSafe(|| s.enc.encode(rec, meta, &mut s.buf)));
     if r.is_err() {

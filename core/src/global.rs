@@ -7,12 +7,25 @@
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::runtime::{lock, Runtime};
-use std::sync::{Mutex, Once};
+use crate::runtime::Runtime;
+use parking_lot::Mutex;
+use std::sync::Once;
 use std::time::Duration;
 
-static GLOBAL: Mutex<Option<(Runtime, u64)>> = Mutex::new(None);
+/// The global runtime, its shutdown timeout, and the configuration text
+/// it was started from (a fork child starts its own runtime from it).
+///
+/// A `parking_lot` mutex because `fork()` must not leave it locked in the
+/// child: the prepare handler takes it and both sides release it.
+static GLOBAL: Mutex<Option<Global>> = Mutex::new(None);
 static ATEXIT: Once = Once::new();
+
+#[derive(Clone)]
+struct Global {
+    rt: Runtime,
+    timeout_ms: u64,
+    config: Option<String>,
+}
 
 extern "C" fn at_exit() {
     // Never unwind out of an atexit handler.
@@ -29,6 +42,20 @@ fn register_atexit() {
     });
 }
 
+/// `pthread_atfork` prepare handler: holds the global lock across `fork()`
+/// so that no other thread holds it at the moment the child is copied.
+pub(crate) fn before_fork() {
+    std::mem::forget(GLOBAL.lock());
+}
+
+/// `pthread_atfork` parent and child handler: releases the lock
+/// [`before_fork`] took.
+pub(crate) fn after_fork() {
+    // SAFETY: `before_fork` took the lock in this thread (the child's only
+    // thread is the one that forked) and forgot its guard.
+    unsafe { GLOBAL.force_unlock() };
+}
+
 /// Starts the global runtime from `config` text (or, when `None`, from
 /// `RINGLOG_CONFIG` or the defaults), with the environment overrides.
 ///
@@ -37,8 +64,8 @@ fn register_atexit() {
 /// configuration is invalid; [`Error::Io`] when the ring directory or a sink cannot be
 /// opened.
 pub fn init(config: Option<&str>) -> Result<Runtime, Error> {
-    let mut g = lock(&GLOBAL);
-    if let Some((rt, _)) = g.as_ref() {
+    let mut g = GLOBAL.lock();
+    if let Some(Global { rt, .. }) = g.as_ref() {
         if rt.is_running() {
             return Err(Error::State(
                 "ringlog is already initialised; call shutdown first or use reconfigure".into(),
@@ -46,9 +73,14 @@ pub fn init(config: Option<&str>) -> Result<Runtime, Error> {
         }
     }
     let cfg = Config::load(config)?;
-    let timeout = cfg.shutdown_timeout_ms;
+    let timeout_ms = cfg.shutdown_timeout_ms;
     let rt = Runtime::start(cfg)?;
-    *g = Some((rt.clone(), timeout));
+    crate::crash::global_started(&rt);
+    *g = Some(Global {
+        rt: rt.clone(),
+        timeout_ms,
+        config: config.map(str::to_owned),
+    });
     register_atexit();
     Ok(rt)
 }
@@ -60,26 +92,32 @@ pub fn init(config: Option<&str>) -> Result<Runtime, Error> {
 /// # Errors
 /// As [`init`].
 pub fn get_or_init() -> Result<Runtime, Error> {
+    let mut config = None;
     {
-        let g = lock(&GLOBAL);
-        if let Some((rt, _)) = g.as_ref() {
+        let mut g = GLOBAL.lock();
+        if let Some(cur) = g.as_ref() {
             // In a fork child the inherited runtime belongs to the parent:
-            // start a fresh one for the child instead.
-            if !rt.is_forked() {
-                return Ok(rt.clone());
+            // start a fresh one for the child, from the same configuration.
+            // The inherited one is leaked, not dropped: its flusher thread
+            // does not exist here, and nothing of it may touch the
+            // parent's files.
+            if !cur.rt.is_forked() {
+                return Ok(cur.rt.clone());
             }
+            config = cur.config.clone();
+            std::mem::forget(g.take());
         }
     }
-    match init(None) {
+    match init(config.as_deref()) {
         Ok(rt) => Ok(rt),
         // Another thread won the race.
-        Err(e) => lock(&GLOBAL).as_ref().map(|(rt, _)| rt.clone()).ok_or(e),
+        Err(e) => GLOBAL.lock().as_ref().map(|c| c.rt.clone()).ok_or(e),
     }
 }
 
 /// The global runtime if one was started.
 pub fn get() -> Option<Runtime> {
-    lock(&GLOBAL).as_ref().map(|(rt, _)| rt.clone())
+    GLOBAL.lock().as_ref().map(|c| c.rt.clone())
 }
 
 /// Recovers the dead instances under `ring_dir` (default: the global
@@ -90,9 +128,9 @@ pub fn get() -> Option<Runtime> {
 /// [`Error::State`] when no runtime was started; otherwise as
 /// [`Runtime::recover`].
 pub fn recover(ring_dir: Option<&std::path::Path>) -> Result<crate::recover::Report, Error> {
-    let cur = lock(&GLOBAL).clone();
+    let cur = GLOBAL.lock().clone();
     match cur {
-        Some((rt, ms)) => rt.recover(ring_dir, Duration::from_millis(ms)),
+        Some(c) => c.rt.recover(ring_dir, Duration::from_millis(c.timeout_ms)),
         None => Err(Error::State("ringlog is not initialised".into())),
     }
 }
@@ -102,9 +140,9 @@ pub fn recover(ring_dir: Option<&std::path::Path>) -> Result<crate::recover::Rep
 /// # Errors
 /// [`Error::Timeout`] as for [`Runtime::shutdown`].
 pub fn shutdown() -> Result<(), Error> {
-    let cur = lock(&GLOBAL).clone();
+    let cur = GLOBAL.lock().clone();
     match cur {
-        Some((rt, ms)) => rt.shutdown(Duration::from_millis(ms)),
+        Some(c) => c.rt.shutdown(Duration::from_millis(c.timeout_ms)),
         None => Ok(()),
     }
 }

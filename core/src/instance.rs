@@ -8,8 +8,10 @@
 use crate::os;
 use std::fs::File;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// One runtime's directory and lock.
 #[derive(Debug)]
@@ -17,7 +19,50 @@ pub(crate) struct Instance {
     /// The instance directory.
     pub dir: PathBuf,
     /// Held locked for the instance's lifetime.
-    _lock: File,
+    lock: ManuallyDrop<File>,
+    /// Our slot in [`LOCK_FDS`], if one was free.
+    slot: Option<usize>,
+    /// The fork generation the instance was made in.
+    generation: u64,
+}
+
+/// The lock descriptors of this process's instances, so that a fork child
+/// can close its copies in the `pthread_atfork` child handler (which may
+/// only make async-signal-safe calls: a fixed table of atomics and
+/// `close`). -1 marks a free slot. A process with more live runtimes than
+/// slots leaves the extra locks held in its children until they exit.
+static LOCK_FDS: [AtomicI32; 64] = [const { AtomicI32::new(-1) }; 64];
+
+/// Closes, in a fork child, the lock descriptors inherited from the parent.
+pub(crate) fn close_inherited_locks() {
+    for s in &LOCK_FDS {
+        // Ordering: Relaxed: the child has one thread at this point.
+        let fd = s.swap(-1, Ordering::Relaxed);
+        if fd >= 0 {
+            // SAFETY: the descriptor was the parent's lock, copied into
+            // this child by fork; the inherited `Instance` never closes it
+            // again (its drop sees the new fork generation).
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if crate::runtime::fork_generation() != self.generation {
+            // In a fork child: the descriptor was closed right after the
+            // fork (or, without a slot, stays as it was); its number may
+            // belong to another file by now.
+            return;
+        }
+        if let Some(i) = self.slot {
+            // Ordering: Relaxed: the slot's only other reader is a fork
+            // child handler, which sees memory as of the fork.
+            LOCK_FDS[i].store(-1, Ordering::Relaxed);
+        }
+        // SAFETY: dropped exactly once, here, in the process that opened it.
+        unsafe { ManuallyDrop::drop(&mut self.lock) };
+    }
 }
 
 /// The default ring directory: `/dev/shm/ringlog-<uid>` where `/dev/shm`
@@ -75,7 +120,20 @@ impl Instance {
             Ok(lock)
         });
         match locked {
-            Ok(lock) => Ok(Instance { dir, _lock: lock }),
+            Ok(lock) => {
+                let fd = lock.as_raw_fd();
+                // Ordering: Relaxed: see `Drop for Instance`.
+                let slot = LOCK_FDS.iter().position(|s| {
+                    s.compare_exchange(-1, fd, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                });
+                Ok(Instance {
+                    dir,
+                    lock: ManuallyDrop::new(lock),
+                    slot,
+                    generation: crate::runtime::fork_generation(),
+                })
+            }
             Err(e) => {
                 // Leave nothing half-made for recovery to trip over.
                 let _ = std::fs::remove_dir_all(&dir);
@@ -84,7 +142,8 @@ impl Instance {
         }
     }
 
-    /// Removes the directory and everything in it (a clean shutdown).
+    /// Removes the directory and everything in it (a clean shutdown),
+    /// then drops the lock.
     pub(crate) fn remove(self) -> io::Result<()> {
         std::fs::remove_dir_all(&self.dir)
     }

@@ -34,6 +34,8 @@ pub mod config;
 #[cfg(not(loom))]
 pub mod context;
 #[cfg(not(loom))]
+pub mod crash;
+#[cfg(not(loom))]
 mod crc;
 #[cfg(not(loom))]
 pub mod encode;
@@ -41,6 +43,9 @@ pub mod encode;
 mod error;
 #[cfg(not(loom))]
 mod flusher;
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(not(loom))]
 pub mod global;
 #[cfg(not(loom))]
@@ -53,6 +58,8 @@ mod logger;
 mod meta;
 #[cfg(not(loom))]
 pub mod os;
+#[cfg(not(loom))]
+pub mod panic_hook;
 #[cfg(not(loom))]
 mod producer;
 #[cfg(not(loom))]

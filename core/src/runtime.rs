@@ -31,16 +31,45 @@ pub(crate) const CLOSED: u8 = 2;
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
 static ATFORK: std::sync::Once = std::sync::Once::new();
 
+extern "C" fn before_fork() {
+    crate::global::before_fork();
+}
+
+extern "C" fn after_fork_in_parent() {
+    crate::global::after_fork();
+}
+
 extern "C" fn after_fork_in_child() {
     // Ordering: Relaxed: the child has one thread at this point.
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    // The parent's instance locks must not stay held by the child, or the
+    // parent's instance would look alive after the parent died.
+    crate::instance::close_inherited_locks();
+    crate::global::after_fork();
+}
+
+/// The flusher thread's name.
+pub(crate) const FLUSHER_THREAD: &str = "ringlog-flusher";
+
+/// The current fork generation (see [`FORK_GENERATION`]).
+pub(crate) fn fork_generation() -> u64 {
+    // Ordering: Relaxed, as in `Shared::forked`.
+    FORK_GENERATION.load(Ordering::Relaxed)
 }
 
 fn register_atfork() {
     ATFORK.call_once(|| {
-        // SAFETY: registers a plain extern "C" function that only touches
-        // an atomic (async-signal-safe, as a fork child handler must be).
-        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        // SAFETY: registers plain extern "C" functions. The prepare
+        // handler takes the global runtime's lock; the parent and child
+        // handlers release it, and the child's also bumps an atomic and
+        // closes descriptors (both async-signal-safe).
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            )
+        };
     });
 }
 
@@ -150,6 +179,9 @@ impl Shared {
 
     /// Creates a ring for the calling thread and registers it.
     pub(crate) fn create_ring(&self) -> std::io::Result<Arc<Ring>> {
+        // A thread that logs gets an alternate signal stack when the
+        // fatal-signal handler is installed (see `crash.rs`).
+        crate::crash::prepare_thread();
         // Ordering: Relaxed: ids only need to be unique.
         let id = self.next_ring.fetch_add(1, Ordering::Relaxed);
         let path = crate::instance::ring_path(&self.instance_dir, id);
@@ -162,6 +194,20 @@ impl Shared {
         lock(&self.rings).push(ring.clone());
         // Ordering: Release pairs with the flusher's Acquire load: it then
         // locks `rings` and finds this ring.
+        self.rings_gen.fetch_add(1, Ordering::Release);
+        Ok(ring)
+    }
+
+    /// Creates a ring of `capacity` bytes that no producer thread owns
+    /// (the fatal-signal handler's, see `crash.rs`) and registers it. It
+    /// is drained like the others and never reclaimed before shutdown.
+    pub(crate) fn create_unowned_ring(&self, capacity: u64) -> std::io::Result<Arc<Ring>> {
+        // Ordering: Relaxed: ids only need to be unique.
+        let id = self.next_ring.fetch_add(1, Ordering::Relaxed);
+        let path = crate::instance::ring_path(&self.instance_dir, id);
+        let ring = Arc::new(Ring::create(&path, capacity, id, 0)?);
+        lock(&self.rings).push(ring.clone());
+        // Ordering: Release, as in `create_ring`.
         self.rings_gen.fetch_add(1, Ordering::Release);
         Ok(ring)
     }
@@ -299,14 +345,10 @@ impl Runtime {
                     .map_err(|e| Error::Config(format!("sinks.{name}.{e}")))?;
                 let level = Arc::new(AtomicU8::new(s.level.number()));
                 sink_levels.push((name.clone(), level.clone()));
-                slots.push(SinkSlot::new(
-                    name.clone(),
-                    level,
-                    enc,
-                    sink,
-                    s.sync,
-                    s.sync_interval_ms,
-                ));
+                slots.push(
+                    SinkSlot::new(name.clone(), level, enc, sink, s.sync, s.sync_interval_ms)
+                        .retry_buffer(s.retry_buffer_bytes),
+                );
             }
         }
         for (name, sink, kind) in b.extra {
@@ -383,7 +425,7 @@ impl Runtime {
         });
         let flusher = Flusher::new(shared.clone(), slots);
         let handle = std::thread::Builder::new()
-            .name("ringlog-flusher".into())
+            .name(FLUSHER_THREAD.into())
             .spawn(move || flusher.run())
             .map_err(|e| {
                 if let Some(inst) = lock(&shared.instance).take() {
@@ -392,10 +434,25 @@ impl Runtime {
                 Error::Io("cannot start the flusher thread".into(), e)
             })?;
         let _ = shared.flusher.set(handle.thread().clone());
-        Ok(Runtime {
+        let rt = Runtime {
             shared,
             join: Arc::new(Mutex::new(Some(handle))),
-        })
+        };
+        if cfg.crash_handler {
+            if let Err(e) = crate::crash::install_for(&rt) {
+                let _ = rt.shutdown(Duration::from_millis(cfg.shutdown_timeout_ms));
+                return Err(e);
+            }
+        }
+        Ok(rt)
+    }
+
+    /// The shared state and the flusher thread's `pthread_t` (while it
+    /// runs), for the fatal-signal handler (`crash.rs`).
+    pub(crate) fn crash_parts(&self) -> (&Arc<Shared>, Option<libc::pthread_t>) {
+        use std::os::unix::thread::JoinHandleExt;
+        let flusher = lock(&self.join).as_ref().map(|h| h.as_pthread_t());
+        (&self.shared, flusher)
     }
 
     /// The root logger called `name` (created on first use, then shared).
@@ -491,6 +548,7 @@ impl Runtime {
         {
             return Ok(());
         }
+        crate::crash::detach(sh);
         sh.stop.store(true, Ordering::SeqCst);
         if let Some(t) = sh.flusher.get() {
             t.unpark();
@@ -593,6 +651,14 @@ impl Runtime {
             ring_high_water: Counters::get(&c.ring_high_water),
             rings_active: rings.len() as u64,
             rings_reclaimed: Counters::get(&c.rings_reclaimed),
+            write_retries: Counters::get(&c.write_retries),
+            sync_errors: Counters::get(&c.sync_errors),
+            sink_failures: Counters::get(&c.sink_failures),
+            reopens: Counters::get(&c.reopens),
+            truncations: Counters::get(&c.truncations),
+            bytes_lost: Counters::get(&c.bytes_lost),
+            records_lost: Counters::get(&c.records_lost),
+            bytes_pending: Counters::get(&c.bytes_pending),
         }
     }
 

@@ -45,6 +45,32 @@ pub struct Stats {
     pub rings_active: u64,
     /// Rings drained and reclaimed after their thread exited.
     pub rings_reclaimed: u64,
+    /// Write attempts that retried data a sink had refused before (see
+    /// "When a sink fails" in `README.md`: retries back off from 10 ms to
+    /// 1 s).
+    pub write_retries: u64,
+    /// Failed syncs (fsync/fdatasync), also counted in `write_errors`:
+    /// what was written before may not be on disk. A failed sync is never
+    /// retried, so a later successful one does not hide it.
+    pub sync_errors: u64,
+    /// Sinks given up after an error that cannot heal (`EPIPE`: nobody
+    /// reads the pipe any more; `EBADF`); nothing more is written to them.
+    pub sink_failures: u64,
+    /// File sinks reopened because their file was renamed or deleted
+    /// (logrotate's `create` mode).
+    pub reopens: u64,
+    /// File sinks whose file shrank under them (logrotate's
+    /// `copytruncate`); writing goes on at the new end.
+    pub truncations: u64,
+    /// Encoded bytes a failing sink discarded: beyond its retry buffer, at
+    /// shutdown while it still failed, or when it was given up.
+    pub bytes_lost: u64,
+    /// Records a sink discarded (as `bytes_lost`, plus the records never
+    /// encoded for a sink given up). Counted per sink: a record two sinks
+    /// lost counts twice.
+    pub records_lost: u64,
+    /// Encoded bytes failing sinks hold for retry right now (a gauge).
+    pub bytes_pending: u64,
 }
 
 /// Runtime-wide counters that are not per ring.
@@ -67,6 +93,15 @@ pub(crate) struct Counters {
     pub retired_logged: AtomicU64,
     /// `dropped` of reclaimed rings.
     pub retired_dropped: AtomicU64,
+    pub write_retries: AtomicU64,
+    pub sync_errors: AtomicU64,
+    pub sink_failures: AtomicU64,
+    pub reopens: AtomicU64,
+    pub truncations: AtomicU64,
+    pub bytes_lost: AtomicU64,
+    pub records_lost: AtomicU64,
+    /// A gauge: the flusher adds and subtracts as retry buffers change.
+    pub bytes_pending: AtomicU64,
 }
 
 impl Counters {
@@ -79,6 +114,12 @@ impl Counters {
     #[inline]
     pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Subtracts `n`; Relaxed: a statistic (a gauge only its one writer,
+    /// the flusher, moves).
+    #[inline]
+    pub fn sub(c: &AtomicU64, n: u64) {
+        c.fetch_sub(n, Ordering::Relaxed);
     }
     /// Reads; Relaxed: a statistic.
     #[inline]

@@ -45,8 +45,11 @@ fn child(dir: &Path, main_n: u64, other_n: u64) -> ! {
     cfg.sinks
         .insert("file".into(), serde_json::from_str(&json).unwrap());
     let rt = Runtime::start(cfg).unwrap();
-    // Let the flusher's first cycle pass, so what follows stays in rings.
+    // Let the flusher's first cycles pass (the flush, and the wake-up its
+    // unpark may leave behind), so what follows stays in the rings: from
+    // here on nothing wakes the flusher for a minute.
     rt.flush(WAIT).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
     let api = rt.logger("api").child(&[Field::str("req", "r-1")]).unwrap();
     for i in 0..main_n {
         api.info("main", &[Field::u64("i", i), Field::str("who", "main")])
@@ -351,4 +354,77 @@ fn a_live_instance_is_never_touched_and_keep_leaves_a_dead_one_in_place() {
     assert!(!inst.exists());
     assert!(live.instance_dir().exists());
     live.shutdown(WAIT).unwrap();
+}
+
+/// A sink that writes each batch to a file and then kills the process:
+/// the moment between a sink write and the release of the ring space.
+struct KillAfterWrite(std::fs::File);
+
+impl ringlog::sink::Sink for KillAfterWrite {
+    fn write_batch(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.0.write_all(buf)?;
+        // SAFETY: kill on our own pid has no memory effects.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn records_killed_between_write_and_release_come_out_twice_with_the_same_ring_and_seq() {
+    if let Some(d) = std::env::var_os(CHILD) {
+        let d = PathBuf::from(d);
+        let file = std::fs::File::create(d.join("before.log")).unwrap();
+        let rt = Runtime::builder(Config {
+            ring_dir: Some(d.join("rings")),
+            flush_interval_ms: 60_000,
+            idle_interval_ms: 60_000,
+            ..Config::default()
+        })
+        .replace_sinks()
+        .sink("kill", Box::new(KillAfterWrite(file)))
+        .start()
+        .unwrap();
+        // Nothing to write yet: the sink is not called. From here on the
+        // flusher sleeps until the flush below, so the batch is all 300.
+        rt.flush(WAIT).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let log = rt.logger("api");
+        for i in 0..300u64 {
+            log.info("main", &[Field::u64("i", i)]).unwrap();
+        }
+        let _ = rt.flush(WAIT);
+        unreachable!("the sink kills the process");
+    }
+    let d = tempfile::tempdir().unwrap();
+    run_child(
+        "records_killed_between_write_and_release_come_out_twice_with_the_same_ring_and_seq",
+        d.path(),
+    );
+    let before = parse(&std::fs::read(d.path().join("before.log")).unwrap());
+    let (rep, after) = recover_json(&d.path().join("rings"), false);
+    let written: Vec<&Value> = before.iter().filter(|v| v["msg"] == "main").collect();
+    let again: Vec<&Value> = after.iter().filter(|v| v["msg"] == "main").collect();
+    assert_eq!(written.len(), 300, "the whole batch was written");
+    assert_eq!(again.len(), 300, "and, never released, recovered too");
+    assert_eq!(rep.records, 300);
+    // Each copy matches its original on time, ring, seq and content, and
+    // only the copy says `recovered`; (ring, seq) tells them apart from
+    // every other record.
+    for (a, b) in written.iter().zip(&again) {
+        for k in ["time", "ring", "seq", "i", "logger", "msg", "level"] {
+            let ka = if a.get(k).is_some() { k } else { "ts" };
+            assert_eq!(a[ka], b[ka], "{k}");
+        }
+        assert!(a.get("recovered").is_none());
+        assert_eq!(b["recovered"], true);
+    }
+    let keys: std::collections::HashSet<(u64, u64)> = written
+        .iter()
+        .map(|v| (v["ring"].as_u64().unwrap(), v["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(keys.len(), 300);
 }

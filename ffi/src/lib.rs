@@ -15,12 +15,14 @@
 #![allow(non_camel_case_types)]
 
 mod context;
+mod crash;
 mod error;
 mod field;
 mod logger;
 mod runtime;
 
 pub use context::*;
+pub use crash::*;
 pub use error::*;
 pub use field::*;
 pub use logger::*;

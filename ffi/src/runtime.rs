@@ -46,6 +46,25 @@ pub struct ringlog_stats {
     /// Logger definitions the metadata file could not take (recovery
     /// would show those loggers as `?`).
     pub metadata_errors: u64,
+    /// Write attempts that retried data a sink had refused before
+    /// (backoff from 10 ms doubling to 1 s, per sink).
+    pub write_retries: u64,
+    /// Failed fsync/fdatasync calls (also in `write_errors`): data written
+    /// before may be lost. Never retried, so never hidden by a later sync.
+    pub sync_errors: u64,
+    /// Sinks given up after an error that cannot heal (EPIPE, EBADF).
+    pub sink_failures: u64,
+    /// File sinks reopened after their file was renamed or deleted.
+    pub reopens: u64,
+    /// File sinks whose file was truncated under them (copytruncate).
+    pub truncations: u64,
+    /// Encoded bytes failing sinks discarded (retry buffer full, still
+    /// failing at shutdown, or the sink given up).
+    pub bytes_lost: u64,
+    /// Records sinks discarded, counted per sink.
+    pub records_lost: u64,
+    /// Encoded bytes failing sinks hold for retry now (a gauge).
+    pub bytes_pending: u64,
 }
 
 /// Starts ringlog with a JSON configuration (`len` bytes), or, when
@@ -163,6 +182,14 @@ pub unsafe extern "C" fn ringlog_stats_get(out: *mut ringlog_stats) -> ringlog_r
             recovery_bad_frames: s.recovery_bad_frames,
             recovery_bad_files: s.recovery_bad_files,
             metadata_errors: s.metadata_errors,
+            write_retries: s.write_retries,
+            sync_errors: s.sync_errors,
+            sink_failures: s.sink_failures,
+            reopens: s.reopens,
+            truncations: s.truncations,
+            bytes_lost: s.bytes_lost,
+            records_lost: s.records_lost,
+            bytes_pending: s.bytes_pending,
         };
         // SAFETY: out is non-NULL (checked) and writable (contract).
         unsafe { *out = v };

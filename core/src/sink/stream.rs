@@ -31,10 +31,22 @@ impl StreamSink {
 
 /// Writes all of `buf` to `fd`, retrying on EINTR and short writes, and
 /// waiting with `poll` when a non-blocking descriptor says EAGAIN.
-pub(crate) fn write_all_fd(fd: libc::c_int, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is a valid slice; fd is an open descriptor.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+///
+/// # Errors
+/// The first error other than EINTR and EAGAIN.
+pub(crate) fn write_all_fd(fd: libc::c_int, buf: &[u8]) -> io::Result<()> {
+    write_fd(fd, buf).1
+}
+
+/// [`write_all_fd`] that also says how many bytes went out before an
+/// error (all of them on success), so the caller can retry the rest.
+pub(crate) fn write_fd(fd: libc::c_int, buf: &[u8]) -> (usize, io::Result<()>) {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: `rest` is a valid slice of `rest.len()` bytes; fd is an
+        // open descriptor.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
@@ -49,20 +61,26 @@ pub(crate) fn write_all_fd(fd: libc::c_int, mut buf: &[u8]) -> io::Result<()> {
                     unsafe { libc::poll(&mut p, 1, 100) };
                     continue;
                 }
-                _ => return Err(e),
+                _ => return (done, Err(e)),
             }
         }
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
+            return (
+                done,
+                Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
+            );
         }
-        buf = &buf[n as usize..];
+        done += n as usize;
     }
-    Ok(())
+    (done, Ok(()))
 }
 
 impl Sink for StreamSink {
     fn write_batch(&mut self, buf: &[u8]) -> io::Result<()> {
         write_all_fd(self.fd, buf)
+    }
+    fn write_partial(&mut self, buf: &[u8]) -> (usize, io::Result<()>) {
+        write_fd(self.fd, buf)
     }
     fn is_terminal(&self) -> bool {
         self.tty
