@@ -102,7 +102,7 @@ use crate::error::Error;
 use crate::level::Level;
 use crate::record::{self, Head};
 use crate::registry::INTERNAL_LOGGER;
-use crate::ring::{frame_header, frame_len, kind, ProducerCursor, Ring, MIN_CAPACITY};
+use crate::ring::{frame_len, ProducerCursor, Ring, MIN_CAPACITY};
 use crate::runtime::{Runtime, Shared, RUNNING};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::value::Field;
@@ -656,17 +656,9 @@ unsafe fn write_last_record(t: &Target, sig: c_int, code: c_int, addr: Option<u6
         ctx: None,
     };
     *seq += 1;
-    let p = t.ring.ptr(idx);
-    // SAFETY: `reserve` gave us `len` = 8 + body (rounded up) bytes at
-    // `idx` until commit; the body is `record_len(..)` bytes, as
-    // `write_record` needs.
-    let crc = unsafe {
-        let b = p.add(8);
-        record::write_record(b, &head, msg, fields);
-        crate::crc::crc32c(std::slice::from_raw_parts(b, body as usize))
-    };
-    t.ring.write(idx, &frame_header(kind::RECORD, body, crc));
-    t.ring.commit(cur, len);
+    // SAFETY: `reserve` just gave `len` = `frame_len(body)` bytes at
+    // `idx`, and `body` was sized for this head, message and fields.
+    unsafe { crate::producer::commit_record(&t.ring, cur, idx, body, &head, msg, fields) };
     // Ordering: Relaxed: a statistic, as in `Producer::push`.
     t.ring
         .header()

@@ -894,31 +894,13 @@ fn loss_note(sh: &Shared, s: &mut SinkSlot, out: &mut Vec<u8>) {
         Field::u64("lost", s.gap_records),
         Field::u64("bytes", s.gap_bytes),
     ];
-    let head = record::Head {
-        ts_ns: crate::os::now_ns(),
-        seq: 0,
-        logger_id: INTERNAL_LOGGER,
-        level: Level::WARN.number(),
-        ctx: None,
-    };
-    let mut body = Vec::new();
-    record::append_record(&mut body, &head, LOSS_NOTE, &fields);
-    let Ok(rec) = RecordView::decode_trusted(&body) else {
-        return;
-    };
-    let meta = RecordMeta {
-        logger: b"ringlog",
-        logger_id: INTERNAL_LOGGER,
-        bound: record::Fields::empty(),
-        thread_id: crate::os::thread_id(),
-        ring_id: 0,
-        recovered: false,
-    };
-    let mark = out.len();
-    if catch_unwind(AssertUnwindSafe(|| s.enc.encode(&rec, &meta, out))).is_err() {
-        out.truncate(mark);
-        Counters::bump(&sh.counters.sink_panics);
-    }
+    crate::encode::with_internal_record(Level::WARN, LOSS_NOTE, &fields, |rec, meta| {
+        let mark = out.len();
+        if catch_unwind(AssertUnwindSafe(|| s.enc.encode(rec, meta, out))).is_err() {
+            out.truncate(mark);
+            Counters::bump(&sh.counters.sink_panics);
+        }
+    });
 }
 
 /// Syncs a sink; false if the sync failed.

@@ -124,6 +124,36 @@ pub(crate) fn log<F: FieldSource>(
     }
 }
 
+/// Writes a record frame into space `reserve` gave at `idx` (the frame of
+/// a `body`-byte record, sized by `record_len`) and commits it: body, its
+/// CRC32C, the frame header, then the Release store of the cursor.
+///
+/// # Safety
+/// `idx` must come from `ring.reserve(cur, frame_len(body))` on this
+/// producer's cursor, not yet committed, and `body` must be the
+/// `record_len` of exactly this head, message and fields.
+#[inline(always)]
+pub(crate) unsafe fn commit_record<F: FieldSource>(
+    ring: &Ring,
+    cur: &mut ProducerCursor,
+    idx: u64,
+    body: u64,
+    head: &Head<'_>,
+    msg: &[u8],
+    fields: &[F],
+) {
+    let p = ring.ptr(idx);
+    // SAFETY: per the contract, `frame_len(body)` bytes at `idx` are ours
+    // until commit, and the body is exactly what `write_record` writes.
+    let crc = unsafe {
+        let b = p.add(8);
+        record::write_record(b, head, msg, fields);
+        crate::crc::crc32c(std::slice::from_raw_parts(b, body as usize))
+    };
+    ring.write(idx, &frame_header(kind::RECORD, body, crc));
+    ring.commit(cur, frame_len(body));
+}
+
 #[cold]
 fn reject_invalid(rt: &Shared, e: record::RecordError) -> LogError {
     Counters::bump(&rt.counters.rejected_invalid);
@@ -171,16 +201,8 @@ impl Producer {
                 }
             },
         };
-        let p = self.ring.ptr(idx);
-        // SAFETY: `reserve` gave this producer `len` = 8 + body (rounded up) contiguous bytes
-        // at `idx` until commit; the body is `record_len(..)` bytes, as `write_record` needs.
-        let crc = unsafe {
-            let b = p.add(8);
-            record::write_record(b, &head, msg, fields);
-            crate::crc::crc32c(std::slice::from_raw_parts(b, body as usize))
-        };
-        self.ring.write(idx, &frame_header(kind::RECORD, body, crc));
-        self.ring.commit(&mut self.cur, len);
+        // SAFETY: `reserve` just gave this producer `len` bytes at `idx`.
+        unsafe { commit_record(&self.ring, &mut self.cur, idx, body, &head, msg, fields) };
         self.committed += 1;
         // Ordering: Relaxed: single writer; a statistic. It shares the
         // cache line of the cursor just stored.

@@ -623,31 +623,9 @@ fn note(visit: &mut dyn Visit, msg: &str, fields: &[Field<'_>]) {
     } else {
         Level::WARN
     };
-    let mut b = Vec::new();
-    record::append_record(
-        &mut b,
-        &Head {
-            ts_ns: crate::os::now_ns(),
-            seq: 0,
-            logger_id: INTERNAL_LOGGER,
-            level: level.number(),
-            ctx: None,
-        },
-        msg.as_bytes(),
-        fields,
-    );
-    let Ok(rec) = RecordView::decode(&b) else {
-        return;
-    };
-    let meta = RecordMeta {
-        logger: b"ringlog",
-        logger_id: INTERNAL_LOGGER,
-        bound: record::Fields::empty(),
-        thread_id: crate::os::thread_id(),
-        ring_id: 0,
-        recovered: false,
-    };
-    visit.record(&rec, &meta);
+    crate::encode::with_internal_record(level, msg.as_bytes(), fields, |rec, meta| {
+        visit.record(rec, meta)
+    });
 }
 
 /// Indices of `entries` merged by timestamp, keeping each ring's order.

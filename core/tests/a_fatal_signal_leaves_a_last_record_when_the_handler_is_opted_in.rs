@@ -5,6 +5,7 @@
 //! logged before. (The C tests in `ffi/tests/fatal_signal.c` cover the
 //! other cases: chaining, two threads, stack overflow, the watchdog, a
 //! blocked flusher and recovery.)
+mod common;
 
 use ringlog::{Config, Field, Runtime};
 use serde_json::Value;
@@ -80,18 +81,14 @@ fn run_child(name: &str, dir: &Path, mode: &str) -> (std::process::ExitStatus, u
 fn child(arg: &str) -> ! {
     let (mode, dir) = arg.split_once(':').unwrap();
     let dir = Path::new(dir);
-    let mut cfg = Config {
-        ring_dir: Some(dir.join("rings")),
-        crash_handler: mode == "config",
-        ..Config::default()
-    };
-    cfg.sinks.clear();
-    let json = format!(
-        r#"{{"type": "file", "path": "{}"}}"#,
-        dir.join("out.log").display()
+    let cfg = common::with_file_sink(
+        Config {
+            ring_dir: Some(dir.join("rings")),
+            crash_handler: mode == "config",
+            ..Config::default()
+        },
+        &dir.join("out.log"),
     );
-    cfg.sinks
-        .insert("file".into(), serde_json::from_str(&json).unwrap());
     let rt = Runtime::start(cfg).unwrap();
     if mode == "api" {
         ringlog::crash::install_for(&rt).unwrap();

@@ -38,13 +38,7 @@ impl Sink for FlakySink {
     }
 }
 
-fn parse(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8(bytes.to_vec())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
-        .collect()
-}
+use common::parse_lines as parse;
 
 /// The `n` fields of the records with message `msg`, in output order.
 fn numbers(lines: &[Value], msg: &str) -> Vec<u64> {

@@ -1,6 +1,7 @@
 //! A symbolic link or a FIFO planted where ringlog creates a file (the
 //! ring directory, a ring file, a log file) is refused with an error: it
 //! is never followed, never written through, and never blocks.
+mod common;
 use ringlog::{Config, Runtime};
 use std::ffi::CString;
 use std::path::Path;
@@ -12,15 +13,13 @@ fn mkfifo(p: &Path) {
 }
 
 fn file_sink_config(rings: &Path, log: &Path) -> Config {
-    let mut cfg = Config {
-        ring_dir: Some(rings.to_path_buf()),
-        ..Config::default()
-    };
-    cfg.sinks.clear();
-    let json = format!(r#"{{"type": "file", "path": "{}"}}"#, log.display());
-    cfg.sinks
-        .insert("file".into(), serde_json::from_str(&json).unwrap());
-    cfg
+    common::with_file_sink(
+        Config {
+            ring_dir: Some(rings.to_path_buf()),
+            ..Config::default()
+        },
+        log,
+    )
 }
 
 #[test]

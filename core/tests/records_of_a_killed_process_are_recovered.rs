@@ -3,6 +3,7 @@
 //! `recovered`, with their logger names and bound fields, and skips and
 //! counts whatever is damaged.
 
+mod common;
 use ringlog::encode::json::{JsonEncoder, JsonOptions};
 use ringlog::recover::{recover_to, Options};
 use ringlog::sink::memory::MemorySink;
@@ -31,19 +32,15 @@ fn run_child(name: &str, dir: &Path) {
 /// The child half: a runtime whose flusher only runs when woken, records
 /// from two threads, then SIGKILL.
 fn child(dir: &Path, main_n: u64, other_n: u64) -> ! {
-    let mut cfg = Config {
-        ring_dir: Some(dir.join("rings")),
-        flush_interval_ms: 60_000,
-        idle_interval_ms: 60_000,
-        ..Config::default()
-    };
-    cfg.sinks.clear();
-    let json = format!(
-        r#"{{"type": "file", "path": "{}"}}"#,
-        dir.join("before.log").display()
+    let cfg = common::with_file_sink(
+        Config {
+            ring_dir: Some(dir.join("rings")),
+            flush_interval_ms: 60_000,
+            idle_interval_ms: 60_000,
+            ..Config::default()
+        },
+        &dir.join("before.log"),
     );
-    cfg.sinks
-        .insert("file".into(), serde_json::from_str(&json).unwrap());
     let rt = Runtime::start(cfg).unwrap();
     // Let the flusher's first cycles pass (the flush, and the wake-up its
     // unpark may leave behind), so what follows stays in the rings: from
@@ -77,13 +74,7 @@ fn child_role(main_n: u64, other_n: u64) -> bool {
     false
 }
 
-fn parse(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8(bytes.to_vec())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
-        .collect()
-}
+use common::parse_lines as parse;
 
 /// The dead process's own output: whole lines, and at the end, if it was
 /// killed inside a write, one cut line (left out).

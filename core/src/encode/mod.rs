@@ -356,6 +356,38 @@ impl BoundCache {
     }
 }
 
+/// Builds a record from this process's own `ringlog` logger (notes about
+/// lost records or recovery, never in a ring) and hands it to `f` ready to
+/// encode.
+pub(crate) fn with_internal_record(
+    level: crate::level::Level,
+    msg: &[u8],
+    fields: &[crate::value::Field<'_>],
+    f: impl FnOnce(&RecordView<'_>, &RecordMeta<'_>),
+) {
+    let head = crate::record::Head {
+        ts_ns: crate::os::now_ns(),
+        seq: 0,
+        logger_id: crate::registry::INTERNAL_LOGGER,
+        level: level.number(),
+        ctx: None,
+    };
+    let mut body = Vec::new();
+    crate::record::append_record(&mut body, &head, msg, fields);
+    let Ok(rec) = RecordView::decode(&body) else {
+        return;
+    };
+    let meta = RecordMeta {
+        logger: b"ringlog",
+        logger_id: crate::registry::INTERNAL_LOGGER,
+        bound: Fields::empty(),
+        thread_id: crate::os::thread_id(),
+        ring_id: 0,
+        recovered: false,
+    };
+    f(&rec, &meta);
+}
+
 /// Number of [`Shape`]s a [`ShapeCache`] holds (a power of two).
 const SHAPES: usize = 64;
 

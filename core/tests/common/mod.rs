@@ -152,3 +152,21 @@ pub fn start_stuck(policy: FullPolicy, block_timeout_ms: u64) -> (Harness, Gate,
     wait_until_stuck(&gate);
     (h, gate, log)
 }
+
+/// Parses NDJSON output, one value per line (every line must be JSON).
+pub fn parse_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+        .collect()
+}
+
+/// `cfg` with its sinks replaced by one JSON file sink, `file`, at `path`.
+pub fn with_file_sink(mut cfg: Config, path: &std::path::Path) -> Config {
+    cfg.sinks.clear();
+    let json = format!(r#"{{"type": "file", "path": "{}"}}"#, path.display());
+    cfg.sinks
+        .insert("file".into(), serde_json::from_str(&json).unwrap());
+    cfg
+}
