@@ -584,7 +584,6 @@ impl Flusher {
         let mut v = SinkVisit {
             sh: &self.sh,
             sinks: &mut self.sinks,
-            failed: false,
         };
         let rep = crate::recover::recover_dir(&opts, &mut v);
         let c = &self.sh.counters;
@@ -931,7 +930,6 @@ fn sync_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
 struct SinkVisit<'a> {
     sh: &'a Shared,
     sinks: &'a mut [SinkSlot],
-    failed: bool,
 }
 
 impl Visit for SinkVisit<'_> {
@@ -942,8 +940,8 @@ impl Visit for SinkVisit<'_> {
                 continue;
             }
             encode_into(self.sh, s, rec, meta);
-            if s.buf.len() >= SINK_BUF_LIMIT && !write_sink(self.sh, s) {
-                self.failed = true;
+            if s.buf.len() >= SINK_BUF_LIMIT {
+                write_sink(self.sh, s);
             }
         }
     }
@@ -954,18 +952,24 @@ impl Visit for SinkVisit<'_> {
         }
     }
 
+    /// The recovered records are handed over once every sink has written
+    /// them, holds them for a retry (a failing sink), or has been given up
+    /// (they are counted as lost there): the same point at which the
+    /// flusher releases live ring space. Keeping the instance instead
+    /// would write the records again to every healthy sink at each start.
     fn commit(&mut self) -> bool {
         for s in self.sinks.iter_mut() {
-            // A sink still holding bytes from a failed write has not
-            // written these records either (unless its retry works now).
-            if (!s.buf.is_empty() || s.retry_at.is_some() || s.failed) && !write_sink(self.sh, s) {
-                self.failed = true;
+            if s.failed {
+                continue;
             }
-            if s.unsynced && !sync_sink(self.sh, s) {
-                self.failed = true;
+            if !s.buf.is_empty() {
+                write_sink(self.sh, s);
+            }
+            if s.unsynced {
+                sync_sink(self.sh, s);
             }
         }
-        !std::mem::take(&mut self.failed)
+        true
     }
 }
 

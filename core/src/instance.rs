@@ -80,6 +80,27 @@ pub fn default_ring_dir() -> PathBuf {
     std::env::temp_dir().join(format!("ringlog-{uid}"))
 }
 
+/// Name prefix of an instance directory being made (ignored by recovery;
+/// removed by it once old).
+pub(crate) const NEW_PREFIX: &str = ".new-";
+/// Name prefix of an instance directory being deleted (removed by
+/// recovery).
+pub(crate) const GONE_PREFIX: &str = ".gone-";
+
+/// Deletes an instance directory: first renamed out of recovery's sight
+/// in one step, then removed, so a deletion cut short never leaves a
+/// half-deleted instance that looks recoverable.
+pub(crate) fn remove_instance_dir(dir: &Path) -> io::Result<()> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return std::fs::remove_dir_all(dir);
+    };
+    let gone = parent.join(format!("{GONE_PREFIX}{}", name.to_string_lossy()));
+    match std::fs::rename(dir, &gone) {
+        Ok(()) => std::fs::remove_dir_all(&gone),
+        Err(_) => std::fs::remove_dir_all(dir),
+    }
+}
+
 /// Path of ring `id`'s file in instance directory `dir`.
 pub(crate) fn ring_path(dir: &Path, id: u32) -> PathBuf {
     dir.join(format!("ring-{id}"))
@@ -104,10 +125,14 @@ impl Instance {
             os::process_start_ticks(),
             os::random_u64()
         );
-        let dir = ring_dir.join(name);
-        std::fs::DirBuilder::new().mode_private().create(&dir)?;
+        // Made under a name recovery ignores, locked, and only then renamed
+        // into place: recovery never sees an instance whose lock its owner
+        // does not hold yet.
+        let dir = ring_dir.join(&name);
+        let tmp = ring_dir.join(format!("{NEW_PREFIX}{name}"));
+        std::fs::DirBuilder::new().mode_private().create(&tmp)?;
         let locked = os::open_file(
-            &dir.join("lock"),
+            &tmp.join("lock"),
             libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
             0o600,
             false,
@@ -117,6 +142,7 @@ impl Instance {
             if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
                 return Err(io::Error::last_os_error());
             }
+            std::fs::rename(&tmp, &dir)?;
             Ok(lock)
         });
         match locked {
@@ -135,8 +161,8 @@ impl Instance {
                 })
             }
             Err(e) => {
-                // Leave nothing half-made for recovery to trip over.
-                let _ = std::fs::remove_dir_all(&dir);
+                // Leave nothing half-made behind.
+                let _ = std::fs::remove_dir_all(&tmp);
                 Err(e)
             }
         }
@@ -145,7 +171,7 @@ impl Instance {
     /// Removes the directory and everything in it (a clean shutdown),
     /// then drops the lock.
     pub(crate) fn remove(self) -> io::Result<()> {
-        std::fs::remove_dir_all(&self.dir)
+        remove_instance_dir(&self.dir)
     }
 }
 

@@ -45,7 +45,9 @@ pub(crate) struct LoggerInner {
 
 impl Drop for LoggerInner {
     fn drop(&mut self) {
-        if self.child {
+        // In a fork child the registry is the parent's (its locks may have
+        // been held at the fork): leave it alone.
+        if self.child && !self.rt.forked() {
             self.rt.registry.retire(self.id);
         }
     }
@@ -165,6 +167,11 @@ impl Logger {
     /// # Errors
     /// [`Error::Config`] when a field cannot be read.
     pub fn child<F: FieldSource>(&self, fields: &[F]) -> Result<Logger, Error> {
+        if self.inner.rt.forked() {
+            // The inherited runtime belongs to the parent: defining a logger
+            // would append to the parent's metadata file.
+            return Err(Error::Shutdown);
+        }
         let own = record::encode_fields(fields).map_err(|e| Error::Config(e.to_string()))?;
         let parent = &self.inner.def;
         let count = parent.bound_count as usize + fields.len();

@@ -101,8 +101,13 @@ impl MetaLog {
     /// The write error (the definition then cannot be named by recovery).
     pub(crate) fn append(&mut self, id: u64, def: &LoggerDef) -> io::Result<()> {
         let e = entry(id, def);
-        // One write: O_APPEND places it whole at the end.
-        self.file.write_all(&e)?;
+        // One write: O_APPEND places it whole at the end. If it fails part
+        // way (a full disk), cut the file back so the next entry does not
+        // land behind a broken one.
+        if let Err(err) = self.file.write_all(&e) {
+            let _ = self.file.set_len(self.total);
+            return Err(err);
+        }
         self.total += e.len() as u64;
         self.live += e.len() as u64;
         Ok(())

@@ -78,6 +78,15 @@ pub(crate) fn ensure_private_dir(dir: &Path, mode: libc::mode_t) -> io::Result<(
             return Err(e);
         }
     }
+    check_private_dir(dir)
+}
+
+/// Checks that `dir` is a real directory (not a link), owned by this user,
+/// and not writable by others.
+///
+/// # Errors
+/// The `lstat` error, or `PermissionDenied` naming what is wrong.
+pub(crate) fn check_private_dir(dir: &Path) -> io::Result<()> {
     let md = std::fs::symlink_metadata(dir)?;
     use std::os::unix::fs::MetadataExt;
     if !md.file_type().is_dir() {

@@ -105,6 +105,19 @@ pub struct Options {
 /// announced through `visit` as WARN records from the `ringlog` logger.
 pub(crate) fn recover_dir(opts: &Options, visit: &mut dyn Visit) -> Report {
     let mut report = Report::default();
+    // Another user's directory could feed records into our sinks and have
+    // us delete things: only a private one of ours is read.
+    match crate::os::check_private_dir(&opts.ring_dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return report,
+        Err(e) => {
+            report.problems.push(format!(
+                "ring directory {} refused: {e}",
+                opts.ring_dir.display()
+            ));
+            return report;
+        }
+    }
     let mut dirs = match instance_dirs(&opts.ring_dir) {
         Ok(d) => d,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return report,
@@ -130,12 +143,26 @@ pub(crate) fn recover_dir(opts: &Options, visit: &mut dyn Visit) -> Report {
 
 /// The instance directories under `ring_dir`, with their start time (for
 /// ordering: oldest first).
+///
+/// Leftovers are tidied on the way: directories whose deletion was cut
+/// short, and ones whose making was cut short over a minute ago.
 fn instance_dirs(ring_dir: &Path) -> io::Result<Vec<((u64, u32), PathBuf)>> {
+    use crate::instance::{GONE_PREFIX, NEW_PREFIX};
     let mut out = Vec::new();
     for e in std::fs::read_dir(ring_dir)? {
-        let e = e?;
+        // An entry that vanished while listing is simply not there.
+        let Ok(e) = e else { continue };
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && name.starts_with(GONE_PREFIX) {
+            let _ = std::fs::remove_dir_all(e.path());
+            continue;
+        }
+        if is_dir && name.starts_with(NEW_PREFIX) && older_than(&e.path(), UNLOCKED_GRACE_S) {
+            let _ = std::fs::remove_dir_all(e.path());
+            continue;
+        }
         let mut parts = name.splitn(3, '-');
         let (Some(pid), Some(start), Some(nonce)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -148,11 +175,19 @@ fn instance_dirs(ring_dir: &Path) -> io::Result<Vec<((u64, u32), PathBuf)>> {
             continue;
         }
         // Not followed if it is a link: only real directories count.
-        if e.file_type()?.is_dir() {
+        if is_dir {
             out.push(((start, pid), e.path()));
         }
     }
     Ok(out)
+}
+
+fn older_than(p: &Path, secs: u64) -> bool {
+    std::fs::symlink_metadata(p)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age.as_secs() >= secs)
 }
 
 /// Takes the instance's lock, or says why not.
@@ -162,16 +197,36 @@ enum Lock {
     Held(#[allow(dead_code)] std::fs::File),
     /// The owner is alive (or another recoverer is at work).
     Busy,
+    /// The lock file was deleted or replaced before we locked it: the
+    /// instance is being removed by its owner or another recoverer.
+    Gone,
     /// No lock file, and the directory is old: abandoned.
     Abandoned,
 }
 
 fn take_lock(dir: &Path) -> io::Result<Lock> {
+    match try_lock(dir) {
+        // The directory (or its lock file) vanished under us: its owner
+        // or another recoverer removed it.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Lock::Gone),
+        r => r,
+    }
+}
+
+fn try_lock(dir: &Path) -> io::Result<Lock> {
     match crate::os::open_file(&dir.join("lock"), libc::O_RDWR, 0, false) {
         Ok(f) => {
             // SAFETY: flock on a descriptor we own.
             if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                Ok(Lock::Held(f))
+                use std::os::unix::fs::MetadataExt;
+                let ours = f.metadata()?;
+                let now = std::fs::symlink_metadata(dir.join("lock"));
+                let same = matches!(&now, Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev());
+                Ok(if ours.nlink() == 0 || !same {
+                    Lock::Gone
+                } else {
+                    Lock::Held(f)
+                })
             } else {
                 let e = io::Error::last_os_error();
                 if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
@@ -203,7 +258,13 @@ struct RingData {
     cap: u64,
     head: u64,
     tail: u64,
+    /// The bytes of positions `head..tail`, in position order (the part
+    /// before the end of the buffer, then the part after the wrap).
     data: Vec<u8>,
+    /// The highest sequence number the producer handed out, if any.
+    last_seq: Option<u64>,
+    /// Records the producer dropped (each consumed a sequence number).
+    dropped: u64,
     pending: u64,
     pending_first: u64,
     pending_last: u64,
@@ -258,11 +319,24 @@ fn read_ring(path: &Path) -> Result<RingData, String> {
     if head > tail || tail - head > cap || head % 8 != 0 || tail % 8 != 0 {
         return Err(format!("impossible cursors (head {head}, tail {tail})"));
     }
-    let mut data = vec![0u8; cap as usize];
-    f.read_exact(&mut data)
+    // Only the unconsumed bytes: a big, mostly drained ring costs little.
+    use std::os::unix::fs::FileExt;
+    let used = (tail - head) as usize;
+    let idx = head & (cap - 1);
+    let first = used.min((cap - idx) as usize);
+    let mut data = vec![0u8; used];
+    f.read_exact_at(&mut data[..first], HEADER_SIZE + idx)
+        .and_then(|_| f.read_exact_at(&mut data[first..], HEADER_SIZE))
         .map_err(|e| format!("cannot read the data area: {e}"))?;
     let c = offset_of!(RingHeader, counters);
+    let committed = hdr_u64(
+        &h,
+        offset_of!(RingHeader, prod) + offset_of!(ProducerLine, committed),
+    );
+    let dropped = hdr_u64(&h, c + offset_of!(ProducerCounters, dropped));
     Ok(RingData {
+        last_seq: committed.saturating_add(dropped).checked_sub(1),
+        dropped,
         ring_id: hdr_u32(&h, offset_of!(RingHeader, ring_id)),
         thread_id: hdr_u64(&h, offset_of!(RingHeader, thread_id)),
         cap,
@@ -293,39 +367,62 @@ struct Entry {
 
 /// How a frame at a position looks.
 enum Frame {
-    /// A good frame of this total length; entry to push, if any.
-    Good(u64, Option<Src>),
+    /// A good frame of this total length; the entry to push, if any, and
+    /// the last sequence number it covers.
+    Good(u64, Option<Src>, Option<u64>),
     /// Damaged.
     Bad,
 }
 
-/// Checks the frame at `pos` of ring `r` (not past `tail`).
-fn check_frame(r: &RingData, pos: u64, budget: &mut u64) -> Frame {
-    let mask = r.cap - 1;
-    let idx = pos & mask;
-    let h: [u8; 8] = r.data[idx as usize..idx as usize + 8]
-        .try_into()
-        .expect("8-aligned index");
+/// Smallest frame a record or drop report takes (header + fixed part).
+const MIN_FRAME: u64 = FRAME_HEADER + 32;
+
+/// Sequence numbers a frame found after damage may carry: above the last
+/// good one and no further past it than the skipped bytes (and drops)
+/// allow, never past the last the producer handed out. A frame outside
+/// is not believed: it may be bytes of a message that look like a frame.
+#[derive(Clone, Copy)]
+struct Window {
+    lo: u64,
+    hi: u64,
+}
+
+/// Checks the frame at `pos` of ring `r` (not past `tail`); after damage,
+/// `window` limits the sequence numbers it may carry.
+fn check_frame(r: &RingData, pos: u64, window: Option<Window>, budget: &mut u64) -> Frame {
+    let idx = pos & (r.cap - 1);
+    let off = (pos - r.head) as usize;
+    let h: [u8; 8] = r.data[off..off + 8].try_into().expect("8-aligned");
     let (k, body, crc) = parse_frame_header(h);
     let len = frame_len(body);
     if len > r.tail - pos || idx + len > r.cap {
         return Frame::Bad;
     }
-    let start = (idx + FRAME_HEADER) as usize;
+    let start = off + FRAME_HEADER as usize;
     let bytes = &r.data[start..start + body as usize];
     match k {
         // A padding frame always runs to the end of the buffer.
-        kind::PAD if idx + len == r.cap => Frame::Good(len, None),
+        kind::PAD if idx + len == r.cap => Frame::Good(len, None, None),
         kind::RECORD | kind::DROPS => {
             *budget = budget.saturating_sub(body);
             if crate::crc::crc32c(bytes) != crc {
                 return Frame::Bad;
             }
-            let ok = match k {
-                kind::RECORD => RecordView::decode(bytes).is_ok(),
-                _ => body == crate::producer::DROPS_BODY,
+            // (first seq, last seq) the frame covers.
+            let seqs = match k {
+                kind::RECORD => RecordView::decode(bytes).ok().map(|v| (v.seq, v.seq)),
+                _ if body == crate::producer::DROPS_BODY => {
+                    let w = |i: usize| {
+                        u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8"))
+                    };
+                    (w(1) <= w(2)).then(|| (w(1), w(2)))
+                }
+                _ => None,
             };
-            if !ok {
+            let Some((first, last)) = seqs else {
+                return Frame::Bad;
+            };
+            if window.is_some_and(|w| first < w.lo || last > w.hi) {
                 return Frame::Bad;
             }
             let src = Src::Ring {
@@ -333,7 +430,7 @@ fn check_frame(r: &RingData, pos: u64, budget: &mut u64) -> Frame {
                 len: body as u32,
                 drops: k == kind::DROPS,
             };
-            Frame::Good(len, Some(src))
+            Frame::Good(len, Some(src), Some(last))
         }
         _ => Frame::Bad,
     }
@@ -344,32 +441,51 @@ fn check_frame(r: &RingData, pos: u64, budget: &mut u64) -> Frame {
 fn walk(r: &RingData, ri: u32, entries: &mut Vec<Entry>) -> (u64, bool) {
     // Bytes of CRC work allowed while resynchronising: damage can cost a
     // full check at every 8-byte step, so the work is capped.
-    let mut budget = 16 * r.cap + 1024;
+    let mut budget = 16 * (r.tail - r.head) + 1024;
     let mut bad = 0u64;
-    let mut in_bad = false;
+    let mut damage_from: Option<u64> = None;
+    let mut last_good: Option<u64> = None;
     let mut pos = r.head;
     while pos < r.tail {
         if budget == 0 {
-            return (bad + u64::from(!in_bad), true);
+            return (bad + u64::from(damage_from.is_none()), true);
         }
-        match check_frame(r, pos, &mut budget) {
-            Frame::Good(len, src) => {
-                in_bad = false;
+        let window = damage_from.map(|from| {
+            let ceiling = r.last_seq.unwrap_or(u64::MAX);
+            match last_good {
+                Some(g) => Window {
+                    lo: g + 1,
+                    hi: (g + 1 + (pos - from) / MIN_FRAME + r.dropped).min(ceiling),
+                },
+                None => Window { lo: 0, hi: ceiling },
+            }
+        });
+        match check_frame(r, pos, window, &mut budget) {
+            Frame::Good(len, src, seq) => {
+                damage_from = None;
+                if seq.is_some() {
+                    last_good = seq;
+                }
                 if let Some(src) = src {
-                    let (Src::Ring { off, .. } | Src::Synth { off, .. }) = src;
+                    let Src::Ring { off, drops, .. } = src else {
+                        unreachable!("frames come from the ring")
+                    };
+                    // A record starts with its time; a drop report keeps
+                    // its time in its fourth word.
+                    let at = off as usize + if drops { 24 } else { 0 };
                     let ts = u64::from_ne_bytes(
-                        r.data[off as usize..off as usize + 8]
+                        r.data[at..at + 8]
                             .try_into()
-                            .expect("decoded bodies are at least 8 bytes"),
+                            .expect("bodies are at least 32 bytes"),
                     );
                     entries.push(Entry { ts, ring: ri, src });
                 }
                 pos += len;
             }
             Frame::Bad => {
-                if !in_bad {
+                if damage_from.is_none() {
                     bad += 1;
-                    in_bad = true;
+                    damage_from = Some(pos);
                 }
                 pos += 8;
             }
@@ -384,19 +500,41 @@ fn recover_instance(dir: &Path, keep: bool, visit: &mut dyn Visit, rep: &mut Rep
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let lock = match take_lock(dir) {
-        Ok(Lock::Busy) => {
-            rep.live += 1;
-            return;
+    match take_lock(dir) {
+        Ok(Lock::Busy) => rep.live += 1,
+        Ok(Lock::Gone) => {}
+        Ok(Lock::Held(lock)) => {
+            recover_contents(dir, &name, keep, visit, rep);
+            // Unlocked only after the directory is gone (or kept).
+            drop(lock);
         }
-        Ok(l) => l,
+        Ok(Lock::Abandoned) => {
+            // No lock to hold: claim it by renaming it out of every other
+            // recoverer's sight (only one rename can win).
+            let claimed = dir.with_file_name(format!(
+                "{}claim-{}-{name}",
+                crate::instance::NEW_PREFIX,
+                std::process::id()
+            ));
+            if std::fs::rename(dir, &claimed).is_ok() {
+                recover_contents(&claimed, &name, keep, visit, rep);
+                if claimed.exists() {
+                    // Kept: give it its name back.
+                    let _ = std::fs::rename(&claimed, dir);
+                }
+            }
+        }
         Err(e) => {
             rep.bad_files += 1;
             rep.problems
                 .push(format!("instance {name}: cannot take its lock: {e}"));
-            return;
         }
-    };
+    }
+}
+
+/// Recovers the contents of instance directory `dir` (named `name`),
+/// which this recoverer has to itself, and deletes it unless `keep`.
+fn recover_contents(dir: &Path, name: &str, keep: bool, visit: &mut dyn Visit, rep: &mut Report) {
     let mut synth = Vec::new();
     let mut notes: Vec<(String, String)> = Vec::new();
     // Definitions. A missing or damaged metadata file costs the loggers'
@@ -560,7 +698,7 @@ fn recover_instance(dir: &Path, keep: bool, visit: &mut dyn Visit, rep: &mut Rep
             visit,
             "recovery skipped damaged data",
             &[
-                Field::str("instance", &name),
+                Field::str("instance", name),
                 Field::str("file", file),
                 Field::str("reason", why),
             ],
@@ -571,7 +709,7 @@ fn recover_instance(dir: &Path, keep: bool, visit: &mut dyn Visit, rep: &mut Rep
             visit,
             "recovered records of a dead process",
             &[
-                Field::str("instance", &name),
+                Field::str("instance", name),
                 Field::u64("records", rep.records),
                 Field::u64("drop_reports", rep.drop_reports),
                 Field::u64("damaged", rep.bad_frames + rep.bad_files),
@@ -584,12 +722,11 @@ fn recover_instance(dir: &Path, keep: bool, visit: &mut dyn Visit, rep: &mut Rep
             "instance {name}: kept, because its records could not all be written"
         ));
     } else if !keep {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
+        if let Err(e) = crate::instance::remove_instance_dir(dir) {
             rep.problems
                 .push(format!("instance {name}: cannot remove it: {e}"));
         }
     }
-    drop(lock);
 }
 
 fn drop_fields(count: u64, first: u64, last: u64) -> [Field<'static>; 3] {
@@ -720,5 +857,100 @@ pub fn recover_to(
     match v.err.take() {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::frame_header;
+
+    /// A ring of record frames with the given sequence numbers, as recovery
+    /// holds it in memory.
+    fn ring_of(seqs: &[u64]) -> RingData {
+        let mut data = Vec::new();
+        for &seq in seqs {
+            let mut body = Vec::new();
+            let head = Head {
+                ts_ns: 1000 + seq,
+                seq,
+                logger_id: 1,
+                level: Level::INFO.number(),
+                ctx: None,
+            };
+            record::append_record(&mut body, &head, b"m", &[Field::u64("n", seq)]);
+            let crc = crate::crc::crc32c(&body);
+            data.extend_from_slice(&frame_header(kind::RECORD, body.len() as u64, crc));
+            data.extend_from_slice(&body);
+            data.resize(data.len().next_multiple_of(8), 0);
+        }
+        RingData {
+            ring_id: 0,
+            thread_id: 1,
+            cap: 4096,
+            head: 0,
+            tail: data.len() as u64,
+            data,
+            last_seq: seqs.iter().copied().max(),
+            dropped: 0,
+            pending: 0,
+            pending_first: 0,
+            pending_last: 0,
+        }
+    }
+
+    fn seqs_found(r: &RingData) -> (Vec<u64>, u64) {
+        let mut e = Vec::new();
+        let (bad, stopped) = walk(r, 0, &mut e);
+        assert!(!stopped);
+        let seqs = e
+            .iter()
+            .map(|e| {
+                let Src::Ring { off, len, .. } = e.src else {
+                    unreachable!()
+                };
+                RecordView::decode(&r.data[off as usize..(off + len) as usize])
+                    .unwrap()
+                    .seq
+            })
+            .collect();
+        (seqs, bad)
+    }
+
+    #[test]
+    fn after_damage_only_frames_whose_sequence_fits_are_believed() {
+        // 0, 1, [damaged 2], 3: the walk skips 2 and finds 3 again.
+        let mut r = ring_of(&[0, 1, 2, 3]);
+        let frame = r.data.len() / 4;
+        r.data[2 * frame] ^= 0x40; // the length bits of frame 2's header
+        assert_eq!(seqs_found(&r), (vec![0, 1, 3], 1));
+
+        // A well-formed frame whose sequence number cannot follow the last
+        // good one (here a copy of frame 0, as a message could carry one)
+        // is not believed after damage: 0, [damaged 1], [copy of 0], 3.
+        let mut r = ring_of(&[0, 1, 2, 3]);
+        let f0 = r.data[..frame].to_vec();
+        r.data[2 * frame..3 * frame].copy_from_slice(&f0);
+        r.data[frame] ^= 0x40;
+        assert_eq!(seqs_found(&r), (vec![0, 3], 1));
+    }
+
+    #[test]
+    fn drop_reports_merge_by_their_own_time() {
+        let mut r = ring_of(&[0]);
+        let body: Vec<u8> = [3u64, 1, 3, 5]
+            .iter()
+            .flat_map(|w| w.to_ne_bytes())
+            .collect();
+        let crc = crate::crc::crc32c(&body);
+        r.data
+            .extend_from_slice(&frame_header(kind::DROPS, body.len() as u64, crc));
+        r.data.extend_from_slice(&body);
+        r.tail = r.data.len() as u64;
+        r.last_seq = Some(3);
+        let mut e = Vec::new();
+        walk(&r, 0, &mut e);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].ts, 5, "the drop report's time, not its count");
     }
 }

@@ -463,6 +463,24 @@ impl Runtime {
     /// [`Runtime::logger`] with a name given as bytes.
     pub fn logger_bytes(&self, name: &[u8]) -> Logger {
         let sh = &self.shared;
+        if sh.forked() {
+            // Inherited through fork(): a logger that refuses every record,
+            // made without touching the parent's registry, metadata file or
+            // locks (another thread may have held them at the fork).
+            return Logger {
+                inner: Arc::new(LoggerInner {
+                    id: crate::registry::INTERNAL_LOGGER,
+                    def: Arc::new(crate::registry::LoggerDef {
+                        name: name.into(),
+                        bound: Box::new([]),
+                        bound_count: 0,
+                    }),
+                    level: Arc::new(LevelCell::new(Level::TRACE)),
+                    rt: sh.clone(),
+                    child: false,
+                }),
+            };
+        }
         let mut roots = lock(&sh.roots);
         if let Some(l) = roots.get(name) {
             return l.clone();

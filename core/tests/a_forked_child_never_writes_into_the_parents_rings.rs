@@ -17,6 +17,15 @@ fn a_forked_child_never_writes_into_the_parents_rings() {
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         let refused = log.info("in child", &[Field::i64("n", 1)]) == Err(LogError::Shutdown);
+        // Inherited handles define nothing in the parent's registry or
+        // metadata file.
+        let meta = h.rt.instance_dir().join("meta");
+        let before = std::fs::metadata(&meta).map(|m| m.len()).unwrap_or(0);
+        let no_child = log.child(&[Field::str("k", "v")]).is_err();
+        let other = h.rt.logger("other-in-child");
+        let other_refused = other.info("x", &[]).is_err();
+        let after = std::fs::metadata(&meta).map(|m| m.len()).unwrap_or(0);
+        let refused = refused && no_child && other_refused && before == after && before > 0;
         let forked = h.rt.is_forked() && !h.rt.is_running();
         let flush_refused = h.rt.flush(std::time::Duration::from_millis(10)).is_err();
         let code = if refused && forked && flush_refused {

@@ -8,9 +8,11 @@
  *       and exits through exit() (the atexit handler writes its records);
  *       the parent logs 500 "after", waits for the child and shuts down.
  *   fork_test threads RING_DIR OUT_FILE
- *       Three threads log 20000 records each ("w0".."w2") while the main
- *       thread forks five children, each of which logs 200 records
- *       ("child0".."child4") and exits.
+ *       Three threads log 20000 records each ("w0".."w2") and two more
+ *       read the stats in a loop (so the process-wide runtime's lock is
+ *       often held or waited for) while the main thread forks five
+ *       children, each of which logs 200 records ("child0".."child4")
+ *       and exits.
  *
  * In every child the descriptors are checked: none may still refer to
  * the parent's instance lock (the parent's instance must look dead once
@@ -98,6 +100,16 @@ struct worker {
   int t;
 };
 
+static volatile int g_stop_stats;
+
+/* Keeps the process-wide runtime's lock busy while the forks happen. */
+static void *stats_loop(void *arg) {
+  (void)arg;
+  ringlog_stats st;
+  while (!g_stop_stats) ringlog_stats_get(&st);
+  return NULL;
+}
+
 static void *work(void *arg) {
   struct worker *w = arg;
   char kind[8];
@@ -131,12 +143,13 @@ int main(int argc, char **argv) {
     log_n("parent", "after", 500);
     failed |= wait_child(pid);
   } else {
-    pthread_t th[3];
+    pthread_t th[3], st[2];
     struct worker w[3];
     for (int t = 0; t < 3; t++) {
       w[t].t = t;
       pthread_create(&th[t], NULL, work, &w[t]);
     }
+    for (int t = 0; t < 2; t++) pthread_create(&st[t], NULL, stats_loop, NULL);
     for (int k = 0; k < 5; k++) {
       usleep(2000);
       char kind[16];
@@ -146,6 +159,8 @@ int main(int argc, char **argv) {
       failed |= wait_child(pid);
     }
     for (int t = 0; t < 3; t++) pthread_join(th[t], NULL);
+    g_stop_stats = 1;
+    for (int t = 0; t < 2; t++) pthread_join(st[t], NULL);
   }
   if (ringlog_shutdown() != RINGLOG_OK) {
     fprintf(stderr, "fork_test: shutdown: %s\n", ringlog_last_error());
