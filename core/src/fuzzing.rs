@@ -40,6 +40,10 @@ pub struct RingHeaderFields {
     pub pending_first: u64,
     /// Last sequence number of the pending drops.
     pub pending_last: u64,
+    /// Records committed (all time).
+    pub committed: u64,
+    /// Records dropped because the ring was full (all time).
+    pub dropped: u64,
 }
 
 /// A ring file header ([`RING_HEADER_SIZE`] bytes) with the current magic
@@ -69,8 +73,16 @@ pub fn ring_header(f: &RingHeaderFields) -> Vec<u8> {
         offset_of!(RingHeader, prod) + offset_of!(ProducerLine, tail),
         &f.tail.to_ne_bytes(),
     );
+    put(
+        offset_of!(RingHeader, prod) + offset_of!(ProducerLine, committed),
+        &f.committed.to_ne_bytes(),
+    );
     put(offset_of!(RingHeader, head), &f.head.to_ne_bytes());
     let c = offset_of!(RingHeader, counters);
+    put(
+        c + offset_of!(ProducerCounters, dropped),
+        &f.dropped.to_ne_bytes(),
+    );
     put(
         c + offset_of!(ProducerCounters, pending),
         &f.pending.to_ne_bytes(),
@@ -105,6 +117,8 @@ pub fn parse_ring_header(file: &[u8]) -> Option<RingHeaderFields> {
         pending: u64_at(c + offset_of!(ProducerCounters, pending)),
         pending_first: u64_at(c + offset_of!(ProducerCounters, pending_first)),
         pending_last: u64_at(c + offset_of!(ProducerCounters, pending_last)),
+        committed: u64_at(offset_of!(RingHeader, prod) + offset_of!(ProducerLine, committed)),
+        dropped: u64_at(c + offset_of!(ProducerCounters, dropped)),
     })
 }
 

@@ -453,9 +453,13 @@ fn walk(r: &RingData, ri: u32, entries: &mut Vec<Entry>) -> (u64, bool) {
         let window = damage_from.map(|from| {
             let ceiling = r.last_seq.unwrap_or(u64::MAX);
             match last_good {
+                // Saturating: `g` and `dropped` come from the file.
                 Some(g) => Window {
-                    lo: g + 1,
-                    hi: (g + 1 + (pos - from) / MIN_FRAME + r.dropped).min(ceiling),
+                    lo: g.saturating_add(1),
+                    hi: g
+                        .saturating_add(1 + (pos - from) / MIN_FRAME)
+                        .saturating_add(r.dropped)
+                        .min(ceiling),
                 },
                 None => Window { lo: 0, hi: ceiling },
             }

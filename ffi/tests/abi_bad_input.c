@@ -718,10 +718,21 @@ static void malformed_traceparent(void) {
   CHECK(r && member(r, "trace_id", 8) == NULL);
 }
 
-static void recover_not_implemented(void) {
-  EXPECT_RC(ringlog_recover(NULL, 0), RINGLOG_E_NOT_IMPLEMENTED);
-  EXPECT_ERROR_MENTIONS("recover");
-  EXPECT_RC(ringlog_recover(g_dir, strlen(g_dir)), RINGLOG_E_NOT_IMPLEMENTED);
+static void recover_bad_input(void) {
+  EXPECT_RC(ringlog_recover(NULL, 5), RINGLOG_E_NULL);
+  EXPECT_ERROR_MENTIONS("ring_dir");
+  EXPECT_RC(ringlog_recover("", 0), RINGLOG_E_CONFIG);
+  EXPECT_ERROR_MENTIONS("empty");
+  EXPECT_RC(ringlog_recover("a\0b", 3), RINGLOG_E_CONFIG);
+  EXPECT_ERROR_MENTIONS("NUL");
+  /* A directory with no dead instances (or none at all) is not an error. */
+  EXPECT_RC(ringlog_recover(NULL, 0), RINGLOG_OK);
+  EXPECT_RC(ringlog_recover(g_dir, strlen(g_dir)), RINGLOG_OK);
+  static const char missing[] = "/nonexistent/ringlog-rings";
+  EXPECT_RC(ringlog_recover(missing, sizeof missing - 1), RINGLOG_OK);
+  ringlog_stats st;
+  EXPECT_RC(ringlog_stats_get(&st), RINGLOG_OK);
+  CHECK(st.recovered == 0 && st.recovery_bad_files == 0);
 }
 
 static void reconfigure_level(void) {
@@ -900,7 +911,7 @@ int main(int argc, char **argv) {
   CASE(control_characters);
   CASE(record_larger_than_ring);
   CASE(malformed_traceparent);
-  CASE(recover_not_implemented);
+  CASE(recover_bad_input);
   CASE(reconfigure_level);
   CASE(log_after_shutdown);
   CASE(malformed_config);

@@ -51,7 +51,7 @@ test-faults-fuzz:
 	    ls -l fuzz/artifacts/$$t/ 2>/dev/null || true; exit 1; \
 	  fi; \
 	  runs=$$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$$tmp/$$t.log"); \
-	  if [ -z "$$runs" ] || [ "$$runs" -lt 1000 ] || ! grep -q 'INITED' "$$tmp/$$t.log"; then \
+	  if [ -z "$$runs" ] || [ "$$runs" -lt 100 ] || ! grep -q 'INITED' "$$tmp/$$t.log"; then \
 	    tail -40 "$$tmp/$$t.log"; echo "FAIL: fuzz target $$t did not run (runs: '$$runs')"; exit 1; fi; \
 	  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$$tmp/$$t.log" | sed 's/^/  /'; \
 	  echo "$$t: $$runs runs, no crash, in $$(ms $$t0) ms"; \
