@@ -121,6 +121,33 @@ typedef struct ringlog_trace_context {
   uint8_t flags;
 } ringlog_trace_context;
 
+// One sink's counters, as `ringlog_sink_stats_get` fills them. Fields
+// are only ever appended in later versions.
+typedef struct ringlog_sink_stats {
+  // Bytes the sink accepted.
+  uint64_t bytes_written;
+  // Failed writes or syncs.
+  uint64_t write_errors;
+  // Failed syncs (possible loss; never retried).
+  uint64_t sync_errors;
+  // Panics caught in its encoder or in the sink.
+  uint64_t panics;
+  // Writes tried again after a failure.
+  uint64_t write_retries;
+  // Times its file was reopened after a rename or deletion.
+  uint64_t reopens;
+  // Times its file was found truncated.
+  uint64_t truncations;
+  // Records it discarded (retry buffer full, or given up).
+  uint64_t records_lost;
+  // Bytes it discarded.
+  uint64_t bytes_lost;
+  // Bytes it holds for a retry now.
+  uint64_t bytes_pending;
+  // The sink has been given up (an error that cannot heal, e.g. EPIPE).
+  bool failed;
+} ringlog_sink_stats;
+
 // Counters, as `ringlog_stats_get` fills them. Fields are only ever
 // appended in later versions.
 typedef struct ringlog_stats {
@@ -423,6 +450,16 @@ ringlog_result ringlog_log_ctx(const struct ringlog_logger *logger,
                                size_t msg_len,
                                const struct ringlog_field *fields,
                                size_t n_fields);
+
+// Fills `out` with the counters of the sink called `name` (`len` bytes,
+// as in the configuration's `sinks` object).
+//
+// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_STATE` (not initialised),
+// `RINGLOG_E_CONFIG` (no sink of that name).
+//
+// # Safety
+// Pointer arguments follow the conventions in `include/ringlog.h`.
+ringlog_result ringlog_sink_stats_get(const char *name, size_t len, struct ringlog_sink_stats *out);
 
 // Starts ringlog with a JSON configuration (`len` bytes), or, when
 // `config_json` is NULL, from `RINGLOG_CONFIG` or the defaults; the

@@ -20,7 +20,7 @@ use crate::registry::{LoggerDef, INTERNAL_LOGGER};
 use crate::ring::{frame_len, kind, Ring, FRAME_HEADER};
 use crate::runtime::{lock, Shared};
 use crate::sink::{signals, Rotation, Sink};
-use crate::stats::Counters;
+use crate::stats::{Counters, SinkCounters};
 use crate::sync::{AtomicU8, Ordering};
 use crate::value::Field;
 use std::cmp::Reverse;
@@ -89,6 +89,8 @@ pub(crate) struct SinkSlot {
     gap_bytes: u64,
     /// Given up: an error that cannot heal (a pipe nobody reads).
     failed: bool,
+    /// This sink's own share of the counters (see `Runtime::sink_stats`).
+    counters: Arc<SinkCounters>,
 }
 
 impl SinkSlot {
@@ -100,6 +102,7 @@ impl SinkSlot {
         sync: SyncPolicy,
         sync_interval_ms: u64,
     ) -> Self {
+        let name_for_counters = name.clone();
         SinkSlot {
             name,
             level,
@@ -119,7 +122,16 @@ impl SinkSlot {
             gap_records: 0,
             gap_bytes: 0,
             failed: false,
+            counters: Arc::new(SinkCounters {
+                name: name_for_counters,
+                ..SinkCounters::default()
+            }),
         }
+    }
+
+    /// This sink's counters, for the runtime's `sink_stats`.
+    pub(crate) fn counters(&self) -> Arc<SinkCounters> {
+        self.counters.clone()
     }
 
     /// Sets how many bytes the sink holds for retry while it fails
@@ -666,6 +678,12 @@ fn lookup_def(
     }
 }
 
+/// Adds `n` to counter `f` of the runtime and of sink `s`.
+fn count(sh: &Shared, s: &SinkSlot, f: impl Fn(&Counters) -> &crate::sync::AtomicU64, n: u64) {
+    Counters::add(f(&sh.counters), n);
+    Counters::add(f(&s.counters.c), n);
+}
+
 /// Writes a sink's buffer, after whatever it holds from failed writes.
 /// True when everything is written: nothing held, the sink not given up.
 ///
@@ -684,10 +702,11 @@ fn write_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
 /// Moves the `bytes_pending` gauge by how much `held` changed.
 fn report_held(sh: &Shared, s: &mut SinkSlot) {
     let now = s.held.len();
-    if now > s.held_reported {
-        Counters::add(&sh.counters.bytes_pending, (now - s.held_reported) as u64);
-    } else if now < s.held_reported {
-        Counters::sub(&sh.counters.bytes_pending, (s.held_reported - now) as u64);
+    let up = (now as u64).saturating_sub(s.held_reported as u64);
+    let down = (s.held_reported as u64).saturating_sub(now as u64);
+    for c in [&sh.counters, &s.counters.c] {
+        Counters::add(&c.bytes_pending, up);
+        Counters::sub(&c.bytes_pending, down);
     }
     s.held_reported = now;
 }
@@ -709,7 +728,7 @@ fn write_sink_inner(sh: &Shared, s: &mut SinkSlot) -> bool {
             hold(sh, s);
             return false;
         }
-        Counters::bump(&sh.counters.write_retries);
+        count(sh, s, |c| &c.write_retries, 1);
         if !s.held.is_empty() {
             let held = std::mem::take(&mut s.held);
             let held_note = std::mem::take(&mut s.held_note);
@@ -759,25 +778,24 @@ fn attempt(sh: &Shared, s: &mut SinkSlot, data: &[u8]) -> Result<(), (usize, boo
     if data.is_empty() {
         return Ok(());
     }
-    let c = &sh.counters;
     match catch_unwind(AssertUnwindSafe(|| s.sink.follow_rotation())) {
         Ok(Ok(Rotation::Unchanged)) => {}
-        Ok(Ok(Rotation::Reopened)) => Counters::bump(&c.reopens),
-        Ok(Ok(Rotation::Truncated)) => Counters::bump(&c.truncations),
+        Ok(Ok(Rotation::Reopened)) => count(sh, s, |c| &c.reopens, 1),
+        Ok(Ok(Rotation::Truncated)) => count(sh, s, |c| &c.truncations, 1),
         // The path could not be opened again: go on where we wrote.
-        Ok(Err(_)) => Counters::bump(&c.write_errors),
-        Err(_) => Counters::bump(&c.sink_panics),
+        Ok(Err(_)) => count(sh, s, |c| &c.write_errors, 1),
+        Err(_) => count(sh, s, |c| &c.sink_panics, 1),
     }
     let (n, r) = match catch_unwind(AssertUnwindSafe(|| s.sink.write_partial(data))) {
         Ok((n, r)) => (n.min(data.len()), r.map_err(Some)),
         // A panicking sink is treated as failing: retried with backoff.
         Err(_) => {
-            Counters::bump(&c.sink_panics);
+            count(sh, s, |c| &c.sink_panics, 1);
             (0, Err(None))
         }
     };
     if n > 0 {
-        Counters::add(&c.bytes_written, n as u64);
+        count(sh, s, |c| &c.bytes_written, n as u64);
         s.unsynced = true;
     }
     match r {
@@ -785,7 +803,7 @@ fn attempt(sh: &Shared, s: &mut SinkSlot, data: &[u8]) -> Result<(), (usize, boo
         Err(e) => {
             let mut heals = true;
             if let Some(e) = e {
-                Counters::bump(&c.write_errors);
+                count(sh, s, |c| &c.write_errors, 1);
                 signals::consume_after(&e);
                 heals = !cannot_heal(&e);
             }
@@ -819,7 +837,9 @@ fn after_failure(
     let note = note.saturating_sub(written);
     if !heals {
         s.failed = true;
-        Counters::bump(&sh.counters.sink_failures);
+        // Ordering: Relaxed: a statistic.
+        s.counters.failed.store(true, Ordering::Relaxed);
+        count(sh, s, |c| &c.sink_failures, 1);
         discard(sh, s, rest, note);
         s.retry_at = None;
         return;
@@ -870,8 +890,8 @@ fn discard(sh: &Shared, s: &mut SinkSlot, bytes: &[u8], note: usize) {
     let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
     let records = lines - u64::from(note > 0 && lines > 0);
     let n = (bytes.len() - note.min(bytes.len())) as u64;
-    Counters::add(&sh.counters.bytes_lost, n);
-    Counters::add(&sh.counters.records_lost, records);
+    count(sh, s, |c| &c.bytes_lost, n);
+    count(sh, s, |c| &c.records_lost, records);
     s.gap_records += records;
     s.gap_bytes += n;
 }
@@ -893,13 +913,17 @@ fn loss_note(sh: &Shared, s: &mut SinkSlot, out: &mut Vec<u8>) {
         Field::u64("lost", s.gap_records),
         Field::u64("bytes", s.gap_bytes),
     ];
+    let mut panicked = false;
     crate::encode::with_internal_record(Level::WARN, LOSS_NOTE, &fields, |rec, meta| {
         let mark = out.len();
         if catch_unwind(AssertUnwindSafe(|| s.enc.encode(rec, meta, out))).is_err() {
             out.truncate(mark);
-            Counters::bump(&sh.counters.sink_panics);
+            panicked = true;
         }
     });
+    if panicked {
+        count(sh, s, |c| &c.sink_panics, 1);
+    }
 }
 
 /// Syncs a sink; false if the sync failed.
@@ -911,13 +935,13 @@ fn sync_sink(sh: &Shared, s: &mut SinkSlot) -> bool {
     let ok = match catch_unwind(AssertUnwindSafe(|| s.sink.sync())) {
         Ok(Ok(())) => true,
         Ok(Err(_)) => {
-            Counters::bump(&sh.counters.write_errors);
-            Counters::bump(&sh.counters.sync_errors);
+            count(sh, s, |c| &c.write_errors, 1);
+            count(sh, s, |c| &c.sync_errors, 1);
             false
         }
         Err(_) => {
-            Counters::bump(&sh.counters.sink_panics);
-            Counters::bump(&sh.counters.sync_errors);
+            count(sh, s, |c| &c.sink_panics, 1);
+            count(sh, s, |c| &c.sync_errors, 1);
             false
         }
     };
@@ -978,14 +1002,14 @@ impl Visit for SinkVisit<'_> {
 fn encode_into(sh: &Shared, s: &mut SinkSlot, rec: &RecordView<'_>, meta: &RecordMeta<'_>) {
     if s.failed {
         // Given up: nothing is encoded for it, each record is counted.
-        Counters::bump(&sh.counters.records_lost);
+        count(sh, s, |c| &c.records_lost, 1);
         return;
     }
     let mark = s.buf.len();
     let r = catch_unwind(AssertUnwindSafe(|| s.enc.encode(rec, meta, &mut s.buf)));
     if r.is_err() {
         s.buf.truncate(mark);
-        Counters::bump(&sh.counters.sink_panics);
+        count(sh, s, |c| &c.sink_panics, 1);
     }
 }
 

@@ -89,7 +89,7 @@ pub use crate::{
     logger::Logger,
     record::RecordError,
     runtime::{Builder, Runtime},
-    stats::Stats,
+    stats::{SinkStats, Stats},
     value::{Field, FieldSource, InvalidField, Value, ValueRef},
 };
 

@@ -138,6 +138,8 @@ pub(crate) struct Shared {
     pub exited: AtomicBool,
     /// Counters.
     pub counters: Counters,
+    /// Each sink's own counters, in configuration order.
+    pub sink_counters: Vec<Arc<crate::stats::SinkCounters>>,
     /// Recover dead instances when the flusher starts.
     pub recover_on_start: bool,
     /// Recovery requests (`Runtime::recover`): id and ring directory.
@@ -418,6 +420,7 @@ impl Runtime {
             stop: AtomicBool::new(false),
             exited: AtomicBool::new(false),
             counters: Counters::default(),
+            sink_counters: slots.iter().map(|s| s.counters()).collect(),
             recover_on_start: cfg.recover_on_start,
             recover_reqs: Mutex::new(Vec::new()),
             recover_done: Mutex::new(HashMap::new()),
@@ -704,6 +707,17 @@ impl Runtime {
         // began after it, and cycles take the requests first.
         self.flush(timeout)?;
         lock(&sh.recover_done).remove(&id).ok_or(Error::Shutdown)
+    }
+
+    /// Each sink's own counters: the configured sinks by name, then those
+    /// the builder added. The runtime-wide sink counters in
+    /// [`Runtime::stats`] are their sums.
+    pub fn sink_stats(&self) -> Vec<crate::stats::SinkStats> {
+        self.shared
+            .sink_counters
+            .iter()
+            .map(|c| c.snapshot())
+            .collect()
     }
 
     /// Changes levels at run time: `{"level": …, "levels": {…},

@@ -127,3 +127,65 @@ impl Counters {
         c.load(Ordering::Relaxed)
     }
 }
+
+/// One sink's counters: its share of the runtime-wide ones.
+#[derive(Debug, Default)]
+pub(crate) struct SinkCounters {
+    /// The sink's name.
+    pub name: String,
+    /// Counters the flusher keeps for this sink (the fields that concern
+    /// sinks; the others stay 0).
+    pub c: Counters,
+    /// Set when the sink has been given up.
+    pub failed: crate::sync::AtomicBool,
+}
+
+/// A snapshot of one sink's counters (see [`crate::Runtime::sink_stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SinkStats {
+    /// The sink's name in the configuration.
+    pub name: String,
+    /// Bytes it accepted.
+    pub bytes_written: u64,
+    /// Failed writes or syncs.
+    pub write_errors: u64,
+    /// Failed syncs (possible loss, never retried).
+    pub sync_errors: u64,
+    /// Panics caught in its encoder or in the sink.
+    pub panics: u64,
+    /// Writes tried again after a failure.
+    pub write_retries: u64,
+    /// Times its file was reopened after a rename or deletion.
+    pub reopens: u64,
+    /// Times its file was found truncated.
+    pub truncations: u64,
+    /// Records and bytes it discarded (retry buffer full, or given up).
+    pub records_lost: u64,
+    /// Bytes it discarded.
+    pub bytes_lost: u64,
+    /// Bytes it holds for a retry now.
+    pub bytes_pending: u64,
+    /// It has been given up (an error that cannot heal, such as EPIPE).
+    pub failed: bool,
+}
+
+impl SinkCounters {
+    pub(crate) fn snapshot(&self) -> SinkStats {
+        let c = &self.c;
+        SinkStats {
+            name: self.name.clone(),
+            bytes_written: Counters::get(&c.bytes_written),
+            write_errors: Counters::get(&c.write_errors),
+            sync_errors: Counters::get(&c.sync_errors),
+            panics: Counters::get(&c.sink_panics),
+            write_retries: Counters::get(&c.write_retries),
+            reopens: Counters::get(&c.reopens),
+            truncations: Counters::get(&c.truncations),
+            records_lost: Counters::get(&c.records_lost),
+            bytes_lost: Counters::get(&c.bytes_lost),
+            bytes_pending: Counters::get(&c.bytes_pending),
+            // Ordering: Relaxed: a statistic.
+            failed: self.failed.load(crate::sync::Ordering::Relaxed),
+        }
+    }
+}

@@ -67,6 +67,97 @@ pub struct ringlog_stats {
     pub bytes_pending: u64,
 }
 
+/// One sink's counters, as `ringlog_sink_stats_get` fills them. Fields
+/// are only ever appended in later versions.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ringlog_sink_stats {
+    /// Bytes the sink accepted.
+    pub bytes_written: u64,
+    /// Failed writes or syncs.
+    pub write_errors: u64,
+    /// Failed syncs (possible loss; never retried).
+    pub sync_errors: u64,
+    /// Panics caught in its encoder or in the sink.
+    pub panics: u64,
+    /// Writes tried again after a failure.
+    pub write_retries: u64,
+    /// Times its file was reopened after a rename or deletion.
+    pub reopens: u64,
+    /// Times its file was found truncated.
+    pub truncations: u64,
+    /// Records it discarded (retry buffer full, or given up).
+    pub records_lost: u64,
+    /// Bytes it discarded.
+    pub bytes_lost: u64,
+    /// Bytes it holds for a retry now.
+    pub bytes_pending: u64,
+    /// The sink has been given up (an error that cannot heal, e.g. EPIPE).
+    pub failed: bool,
+}
+
+/// Fills `out` with the counters of the sink called `name` (`len` bytes,
+/// as in the configuration's `sinks` object).
+///
+/// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_STATE` (not initialised),
+/// `RINGLOG_E_CONFIG` (no sink of that name).
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_sink_stats_get(
+    name: *const c_char,
+    len: usize,
+    out: *mut ringlog_sink_stats,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
+        // SAFETY: caller contract.
+        let Some(n) = (unsafe { bytes(name, len) }) else {
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_sink_stats_get: name is NULL but len is {len}"),
+            );
+        };
+        if out.is_null() {
+            return fail(
+                RINGLOG_E_NULL,
+                format_args!("ringlog_sink_stats_get: out is NULL"),
+            );
+        }
+        let Some(rt) = ringlog::global::get() else {
+            return fail(
+                RINGLOG_E_STATE,
+                format_args!("ringlog_sink_stats_get: ringlog is not initialised"),
+            );
+        };
+        let Some(s) = rt.sink_stats().into_iter().find(|s| s.name.as_bytes() == n) else {
+            return fail(
+                RINGLOG_E_CONFIG,
+                format_args!(
+                    "ringlog_sink_stats_get: no sink named {:?}",
+                    String::from_utf8_lossy(n)
+                ),
+            );
+        };
+        let v = ringlog_sink_stats {
+            bytes_written: s.bytes_written,
+            write_errors: s.write_errors,
+            sync_errors: s.sync_errors,
+            panics: s.panics,
+            write_retries: s.write_retries,
+            reopens: s.reopens,
+            truncations: s.truncations,
+            records_lost: s.records_lost,
+            bytes_lost: s.bytes_lost,
+            bytes_pending: s.bytes_pending,
+            failed: s.failed,
+        };
+        // SAFETY: out is non-NULL (checked) and writable (contract).
+        unsafe { *out = v };
+        RINGLOG_OK
+    })
+}
+
 /// Starts ringlog with a JSON configuration (`len` bytes), or, when
 /// `config_json` is NULL, from `RINGLOG_CONFIG` or the defaults; the
 /// `RINGLOG_LEVEL`, `RINGLOG_OUTPUT` and `RINGLOG_FORMAT` overrides

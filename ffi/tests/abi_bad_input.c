@@ -735,6 +735,19 @@ static void recover_bad_input(void) {
   CHECK(st.recovered == 0 && st.recovery_bad_files == 0);
 }
 
+static void sink_stats_bad_input(void) {
+  ringlog_sink_stats ss;
+  EXPECT_RC(ringlog_sink_stats_get("output", 6, NULL), RINGLOG_E_NULL);
+  EXPECT_ERROR_MENTIONS("out");
+  EXPECT_RC(ringlog_sink_stats_get(NULL, 3, &ss), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_sink_stats_get("nope", 4, &ss), RINGLOG_E_CONFIG);
+  EXPECT_ERROR_MENTIONS("nope");
+  /* RINGLOG_OUTPUT names its one sink "output". */
+  EXPECT_RC(ringlog_flush(5000), RINGLOG_OK);
+  EXPECT_RC(ringlog_sink_stats_get("output", 6, &ss), RINGLOG_OK);
+  CHECK(ss.bytes_written > 0 && ss.write_errors == 0 && ss.panics == 0 && !ss.failed);
+}
+
 static void reconfigure_level(void) {
   CHECK(!ringlog_logger_enabled(g_app, RINGLOG_LEVEL_DEBUG));
   EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_DEBUG, "debug while at info", NULL, 0), RINGLOG_OK);
@@ -912,6 +925,7 @@ int main(int argc, char **argv) {
   CASE(record_larger_than_ring);
   CASE(malformed_traceparent);
   CASE(recover_bad_input);
+  CASE(sink_stats_bad_input);
   CASE(reconfigure_level);
   CASE(log_after_shutdown);
   CASE(malformed_config);
