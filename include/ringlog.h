@@ -474,7 +474,11 @@ ringlog_result ringlog_sink_stats_get(const char *name, size_t len, struct ringl
 ringlog_result ringlog_init(const char *config_json, size_t len);
 
 // Waits until every record logged before this call is written (and
-// synced for sinks with a sync policy), at most `timeout_ms`.
+// synced for sinks with a sync policy) by every working sink, at most
+// `timeout_ms`. A failing sink holds its records in memory for a retry
+// and is not waited for: check `bytes_pending` in `ringlog_stats_get`
+// (or per sink in `ringlog_sink_stats_get`); failed syncs are counted in
+// `sync_errors`.
 //
 // Errors: `RINGLOG_E_TIMEOUT`, `RINGLOG_E_SHUTDOWN`, `RINGLOG_E_STATE`
 // (never initialised).

@@ -99,6 +99,7 @@
 //!   recovery at the next start covers them.
 
 use crate::error::Error;
+use crate::forklock::{ForkGuard, ForkLock};
 use crate::level::Level;
 use crate::record::{self, Head};
 use crate::registry::INTERNAL_LOGGER;
@@ -110,7 +111,7 @@ use libc::c_int;
 use std::cell::{RefCell, UnsafeCell};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// The signals handled, in the order of the `PREV_*` tables.
 const SIGNALS: [c_int; 5] = [
@@ -176,7 +177,7 @@ static PREV_HANDLER: [AtomicUsize; 5] = [const { AtomicUsize::new(libc::SIG_DFL)
 static PREV_FLAGS: [AtomicI32; 5] = [const { AtomicI32::new(0) }; 5];
 /// Serialises installing, attaching and detaching (never taken on the
 /// signal path).
-static SETUP: Mutex<()> = Mutex::new(());
+pub(crate) static SETUP: ForkLock<()> = ForkLock::new(());
 
 /// The drain's snapshot of the rings and their producer cursors. Static,
 /// not on the signal stack (which may be a small one the thread had
@@ -186,8 +187,8 @@ struct Snapshot(UnsafeCell<[(*const Ring, u64); MAX_RINGS]>);
 unsafe impl Sync for Snapshot {}
 static SNAPSHOT: Snapshot = Snapshot(UnsafeCell::new([(std::ptr::null(), 0); MAX_RINGS]));
 
-fn setup() -> MutexGuard<'static, ()> {
-    SETUP.lock().unwrap_or_else(|p| p.into_inner())
+fn setup() -> ForkGuard<'static, ()> {
+    SETUP.lock()
 }
 
 /// Installs the handlers and attaches the process-wide runtime (the one
@@ -256,6 +257,10 @@ pub(crate) fn global_started(rt: &Runtime) {
 /// Called by `Runtime::shutdown` once the runtime stops taking records:
 /// detaches it if it is the attached one.
 pub(crate) fn detach(sh: &Arc<Shared>) {
+    if sh.forked() {
+        // The parent's runtime, inherited: nothing of it is attached here.
+        return;
+    }
     let _g = setup();
     // Ordering: SeqCst, as every access to TARGET (see `retire`).
     let cur = TARGET.load(Ordering::SeqCst);
@@ -538,9 +543,12 @@ extern "C" fn on_fatal(sig: c_int, info: *mut libc::siginfo_t, uctx: *mut c_void
             DONE.store(true, Ordering::Release);
         }
         Err(owner) if owner == tid => {
-            // A fault inside this handler, on this thread: no record, no
-            // chaining, the default action now.
-            die_now(sig);
+            // A fault inside this handler (or an `abort` in a chained
+            // handler), on this thread: no record, no chaining; the
+            // process ends now, by the signal that started it all.
+            // Ordering: Relaxed: stored by this same thread.
+            let first = CRASH_SIG.load(Ordering::Relaxed);
+            die_now(if first != 0 { first } else { sig });
         }
         Err(_) => wait_for_owner(),
     }
@@ -594,7 +602,9 @@ unsafe fn last_record_and_drain(
     let snap = unsafe { &mut *SNAPSHOT.0.get() };
     // The crash ring first: waited for even if the ring list stays locked.
     snap[0] = (Arc::as_ptr(&t.ring), t.ring.readable().1);
-    let n = 1 + snapshot_rings(sh, &mut snap[1..], deadline);
+    // The ring list gets a short try of its own (the faulting thread may
+    // hold its lock), so the wait for the crash ring keeps its time.
+    let n = 1 + snapshot_rings(sh, &mut snap[1..], deadline.min(mono_ns() + 20_000_000));
     let mut round = 0u32;
     loop {
         let drained = snap[..n].iter().all(|&(r, tail)| {

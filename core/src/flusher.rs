@@ -76,6 +76,9 @@ pub(crate) struct SinkSlot {
     /// Bytes at the front of `held` that belong to a loss note rather than
     /// to records (so discarding them does not count a record).
     held_note: usize,
+    /// `held` starts with the rest of a record whose beginning was
+    /// written: it must go out before anything else, whatever the cap.
+    held_mid: bool,
     /// `held.len()` as last added to the `bytes_pending` gauge.
     held_reported: usize,
     /// Most bytes `held` may keep.
@@ -115,6 +118,7 @@ impl SinkSlot {
             unsynced: false,
             held: Vec::new(),
             held_note: 0,
+            held_mid: false,
             held_reported: 0,
             retry_cap: 8 << 20,
             retry_at: None,
@@ -723,6 +727,7 @@ fn write_sink_inner(sh: &Shared, s: &mut SinkSlot) -> bool {
         return false;
     }
     let mut note_len = 0;
+    let mut gap = (0, 0);
     if s.retry_at.is_some() {
         if !s.retry_due(Instant::now()) {
             hold(sh, s);
@@ -732,13 +737,15 @@ fn write_sink_inner(sh: &Shared, s: &mut SinkSlot) -> bool {
         if !s.held.is_empty() {
             let held = std::mem::take(&mut s.held);
             let held_note = std::mem::take(&mut s.held_note);
+            let mid = std::mem::take(&mut s.held_mid);
             if let Err((n, heals)) = attempt(sh, s, &held) {
-                after_failure(sh, s, &held, n, held_note, heals);
+                after_failure(sh, s, &held, n, held_note, mid, heals);
                 hold(sh, s);
                 return false;
             }
         }
         // Everything held is out: say what was lost before what follows.
+        gap = (s.gap_records, s.gap_bytes);
         if s.gap_records > 0 {
             let mut v = Vec::with_capacity(256 + s.buf.len());
             // Ordering: Relaxed: a level read.
@@ -755,7 +762,13 @@ fn write_sink_inner(sh: &Shared, s: &mut SinkSlot) -> bool {
     let data = std::mem::take(&mut s.buf);
     let r = attempt(sh, s, &data);
     if let Err((n, heals)) = r {
-        after_failure(sh, s, &data, n, note_len, heals);
+        after_failure(sh, s, &data, n, note_len, false, heals);
+        if note_len > n && s.held_note == 0 {
+            // The loss note did not go out and is not held either: the
+            // losses it reported are still to be reported.
+            s.gap_records += gap.0;
+            s.gap_bytes += gap.1;
+        }
     }
     s.buf = data;
     s.buf.clear();
@@ -822,14 +835,17 @@ fn cannot_heal(e: &std::io::Error) -> bool {
 }
 
 /// After a failed write of `data` (whose first `note` bytes are a loss
-/// note) of which only `written` bytes went out: give the sink up, or hold
-/// what fits in its retry buffer and schedule a retry.
+/// note, and which starts with the rest of a cut record when `mid`) of
+/// which only `written` bytes went out: give the sink up, or hold what
+/// fits in its retry buffer and schedule a retry.
+#[allow(clippy::too_many_arguments)]
 fn after_failure(
     sh: &Shared,
     s: &mut SinkSlot,
     data: &[u8],
     written: usize,
     note: usize,
+    mid: bool,
     heals: bool,
 ) {
     debug_assert!(s.held.is_empty());
@@ -846,7 +862,11 @@ fn after_failure(
     }
     // Keep whole records up to the cap; always keep the rest of a record
     // whose beginning was written, so the output never has a cut line.
-    let cut = written > 0 && data[written - 1] != b'\n';
+    let cut = if written > 0 {
+        data[written - 1] != b'\n'
+    } else {
+        mid
+    };
     let mut keep = 0;
     let mut at = 0;
     while let Some(i) = rest[at..].iter().position(|&b| b == b'\n') {
@@ -861,6 +881,7 @@ fn after_failure(
     discard(sh, s, &rest[keep..], note - note_kept);
     s.held.extend_from_slice(&rest[..keep]);
     s.held_note = note_kept;
+    s.held_mid = cut && keep > 0;
     let now = Instant::now();
     s.retry_at = Some(now + s.backoff);
     s.backoff = (s.backoff * 2).min(RETRY_MAX);

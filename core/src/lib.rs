@@ -44,6 +44,8 @@ mod error;
 #[cfg(not(loom))]
 mod flusher;
 #[cfg(not(loom))]
+mod forklock;
+#[cfg(not(loom))]
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(not(loom))]

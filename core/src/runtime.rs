@@ -509,7 +509,11 @@ impl Runtime {
     }
 
     /// Waits until every record logged before this call is written (and
-    /// synced, for sinks with a sync policy).
+    /// synced, for sinks with a sync policy) by every working sink. A sink
+    /// that is failing holds its records in memory for a retry instead;
+    /// `flush` does not wait for it (see `bytes_pending` in
+    /// [`Runtime::stats`] and [`Runtime::sink_stats`]), and a failed sync
+    /// is counted in `sync_errors`, not returned here.
     ///
     /// # Errors
     /// [`Error::Timeout`] when that takes longer than `timeout`;

@@ -33,11 +33,19 @@ fn set_file_size_limit(soft: libc::rlim_t) {
 }
 
 /// The child half: its own process, as the size limit is process-wide.
+/// With `RINGLOG_TEST_BIG`, records are larger than the retry buffer, so
+/// the rest of a record the limit cut does not fit in it either.
 fn child(dir: &Path) {
+    let big = std::env::var_os("RINGLOG_TEST_BIG").is_some();
+    let (retry_buffer, n_recs, pad) = if big {
+        (100, 400, "p".repeat(700))
+    } else {
+        (RETRY_BUFFER, N, String::new())
+    };
     let text = format!(
         r#"{{"ring_dir": {rd:?}, "level": "trace", "ring_capacity": 65536,
             "full_policy": "block", "block_timeout_ms": 10000,
-            "sinks": {{"file": {{"type": "file", "path": {p:?}, "retry_buffer_bytes": {RETRY_BUFFER}}}}}}}"#,
+            "sinks": {{"file": {{"type": "file", "path": {p:?}, "retry_buffer_bytes": {retry_buffer}}}}}}}"#,
         rd = dir.join("rings"),
         p = dir.join("app.log"),
     );
@@ -46,10 +54,20 @@ fn child(dir: &Path) {
     log.info("start", &[]).unwrap();
     rt.flush(WAIT).unwrap();
     set_file_size_limit(LIMIT);
-    for n in 0..N {
-        log.info("rec", &[Field::u64("n", n)]).unwrap();
+    for n in 0..n_recs {
+        if big {
+            log.info("rec", &[Field::u64("n", n), Field::str("pad", &pad)])
+                .unwrap();
+        } else {
+            log.info("rec", &[Field::u64("n", n)]).unwrap();
+        }
     }
     rt.flush(WAIT).unwrap();
+    if big {
+        // Let a few retries fail with nothing written, holding only the
+        // rest of the cut record (more than the buffer's size).
+        std::thread::sleep(Duration::from_millis(150));
+    }
     let during = rt.stats();
     // The file can grow again: the next retry (at most 1 s away) writes
     // what was held.
@@ -151,4 +169,41 @@ fn a_file_that_cannot_grow_keeps_its_retry_buffer_and_then_reports_exactly_what_
     );
     assert_eq!(lines[note_at + 1]["msg"], "after");
     assert_eq!(lines.len() as u64, k + 3);
+}
+
+#[test]
+fn records_larger_than_the_retry_buffer_are_never_left_cut_and_their_loss_is_reported() {
+    if let Some(d) = std::env::var_os(CHILD) {
+        child(Path::new(&d));
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let st = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "records_larger_than_the_retry_buffer_are_never_left_cut_and_their_loss_is_reported",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD, d.path())
+        .env("RINGLOG_TEST_BIG", "1")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "{st:?}");
+    let stats: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("stats.json")).unwrap())
+            .unwrap();
+    let body = std::fs::read_to_string(d.path().join("app.log")).unwrap();
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("cut line {l:?}: {e}")))
+        .collect();
+    let k = lines.iter().filter(|v| v["msg"] == "rec").count() as u64;
+    assert!(k < 400, "the limit cost records: {stats}");
+    let note = lines
+        .iter()
+        .find(|v| v["logger"] == "ringlog")
+        .unwrap_or_else(|| panic!("a loss note: {stats}"));
+    assert_eq!(note["lost"].as_u64().unwrap(), 400 - k, "{stats}");
+    assert_eq!(lines.last().unwrap()["msg"], "after");
 }

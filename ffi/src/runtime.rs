@@ -195,7 +195,11 @@ pub unsafe extern "C" fn ringlog_init(config_json: *const c_char, len: usize) ->
 }
 
 /// Waits until every record logged before this call is written (and
-/// synced for sinks with a sync policy), at most `timeout_ms`.
+/// synced for sinks with a sync policy) by every working sink, at most
+/// `timeout_ms`. A failing sink holds its records in memory for a retry
+/// and is not waited for: check `bytes_pending` in `ringlog_stats_get`
+/// (or per sink in `ringlog_sink_stats_get`); failed syncs are counted in
+/// `sync_errors`.
 ///
 /// Errors: `RINGLOG_E_TIMEOUT`, `RINGLOG_E_SHUTDOWN`, `RINGLOG_E_STATE`
 /// (never initialised).

@@ -51,6 +51,9 @@ impl FileSink {
     /// The open error; a symbolic link or a non-regular file (other than a
     /// character device such as `/dev/null`) is refused.
     pub fn open(path: &Path) -> io::Result<FileSink> {
+        // Made absolute now, so a later `chdir` of the host does not send
+        // a reopen after rotation somewhere else.
+        let path = &std::path::absolute(path)?;
         let file = os::open_file(
             path,
             libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT,
@@ -75,7 +78,7 @@ impl FileSink {
         e
     }
 
-    /// The path this sink was opened with.
+    /// The path this sink was opened with, made absolute.
     pub fn path(&self) -> &Path {
         &self.path
     }
