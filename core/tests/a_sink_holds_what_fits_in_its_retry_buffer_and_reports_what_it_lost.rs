@@ -97,28 +97,36 @@ fn child(dir: &Path) {
     std::fs::write(dir.join("stats.json"), stats).unwrap();
 }
 
+/// Runs test `name`'s child half in its own process (with big records
+/// when `big`) and returns its directory and the stats it saved.
+fn run_child(name: &str, big: bool) -> (tempfile::TempDir, Value) {
+    let d = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([name, "--exact", "--test-threads=1"])
+        .env(CHILD, d.path())
+        .stdout(Stdio::null());
+    if big {
+        cmd.env("RINGLOG_TEST_BIG", "1");
+    }
+    let st = cmd.status().unwrap();
+    assert_eq!(st.signal(), None, "the child was killed: {st:?}");
+    assert!(st.success(), "{st:?}");
+    let stats: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("stats.json")).unwrap())
+            .unwrap();
+    (d, stats)
+}
+
 #[test]
 fn a_file_that_cannot_grow_keeps_its_retry_buffer_and_then_reports_exactly_what_it_lost() {
     if let Some(d) = std::env::var_os(CHILD) {
         child(Path::new(&d));
         return;
     }
-    let d = tempfile::tempdir().unwrap();
-    let st = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "a_file_that_cannot_grow_keeps_its_retry_buffer_and_then_reports_exactly_what_it_lost",
-            "--exact",
-            "--test-threads=1",
-        ])
-        .env(CHILD, d.path())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert_eq!(st.signal(), None, "the child was killed: {st:?}");
-    assert!(st.success(), "{st:?}");
-    let stats: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.path().join("stats.json")).unwrap())
-            .unwrap();
+    let (d, stats) = run_child(
+        "a_file_that_cannot_grow_keeps_its_retry_buffer_and_then_reports_exactly_what_it_lost",
+        false,
+    );
     let get = |k: &str| stats[k].as_u64().unwrap();
     // While the file could not grow: at most the retry buffer held (plus
     // the rest of the record the limit cut), the rest discarded.
@@ -177,22 +185,10 @@ fn records_larger_than_the_retry_buffer_are_never_left_cut_and_their_loss_is_rep
         child(Path::new(&d));
         return;
     }
-    let d = tempfile::tempdir().unwrap();
-    let st = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "records_larger_than_the_retry_buffer_are_never_left_cut_and_their_loss_is_reported",
-            "--exact",
-            "--test-threads=1",
-        ])
-        .env(CHILD, d.path())
-        .env("RINGLOG_TEST_BIG", "1")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "{st:?}");
-    let stats: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.path().join("stats.json")).unwrap())
-            .unwrap();
+    let (d, stats) = run_child(
+        "records_larger_than_the_retry_buffer_are_never_left_cut_and_their_loss_is_reported",
+        true,
+    );
     let body = std::fs::read_to_string(d.path().join("app.log")).unwrap();
     let lines: Vec<Value> = body
         .lines()
