@@ -292,15 +292,30 @@ fn attach(rt: &Runtime) -> Result<(), Error> {
     if !cur.is_null() && unsafe { Arc::ptr_eq(&(*cur).sh, sh) } {
         return Ok(());
     }
-    let ring = sh
-        .create_unowned_ring(MIN_CAPACITY)
-        .map_err(|e| Error::Io("crash handler: cannot create the crash ring".into(), e))?;
+    // One crash ring per runtime, kept across attaches: a new target
+    // carries on from where the ring's header says the last one stopped.
+    let ring = match sh.crash_ring.get() {
+        Some(r) => r.clone(),
+        None => {
+            let r = sh
+                .create_unowned_ring(MIN_CAPACITY)
+                .map_err(|e| Error::Io("crash handler: cannot create the crash ring".into(), e))?;
+            sh.crash_ring.get_or_init(|| r).clone()
+        }
+    };
+    let (_, tail) = ring.readable();
+    // Ordering: Relaxed: written only by a crash handler, which is not
+    // running (we hold SETUP, and a handler never takes it).
+    let seq = ring.header().prod.committed.load(Ordering::Relaxed);
     let t = Box::into_raw(Box::new(Target {
         sh: sh.clone(),
         ring,
         flusher,
-        cur: UnsafeCell::new(ProducerCursor::default()),
-        seq: UnsafeCell::new(0),
+        cur: UnsafeCell::new(ProducerCursor {
+            tail,
+            head_cache: 0,
+        }),
+        seq: UnsafeCell::new(seq),
     }));
     // Ordering: SeqCst, as every access to TARGET.
     let old = TARGET.swap(t, Ordering::SeqCst);

@@ -122,6 +122,9 @@ pub(crate) struct Shared {
     pub sink_levels: Vec<(String, Arc<AtomicU8>)>,
     /// The flusher thread, for waking it.
     pub flusher: OnceLock<std::thread::Thread>,
+    /// The fatal-signal handler's ring, made on its first attach and kept
+    /// for later ones (see `crash.rs`).
+    pub crash_ring: OnceLock<Arc<Ring>>,
     /// Set when someone has woken the flusher and it has not looked yet.
     /// On its own cache line: the flusher clears it every cycle, and it must
     /// not share a line with the fields producers read on every record.
@@ -413,6 +416,7 @@ impl Runtime {
             levels: Mutex::new((cfg.level, cfg.levels.clone())),
             sink_levels,
             flusher: OnceLock::new(),
+            crash_ring: OnceLock::new(),
             wake_pending: CachePadded::new(AtomicBool::new(false)),
             flush_req: CachePadded::new(AtomicU64::new(0)),
             flush_done: Mutex::new(0),
