@@ -24,7 +24,7 @@ LIBS_PRIVATE := -lpthread -ldl -lm -lrt -lutil
 CFLAGS_COMMON := -O2 -g -Wall -Wextra -Werror -Iinclude -pthread
 
 .PHONY: all lib header header-check tools lint test test-rust test-loom test-c \
-        test-cpp test-example-rust test-faults examples demo bench bench-compare clean
+        test-cpp test-example-rust test-faults test-python examples demo bench bench-compare clean
 
 all: lib
 
@@ -90,6 +90,8 @@ include ffi/tests/tests.mk
 FAULT_TESTS :=
 include $(sort $(wildcard ffi/tests/faults-*.mk))
 
+include bindings/python/python.mk
+
 test-faults: $(FAULT_TESTS)
 	@echo "make test-faults: all fault tests passed ($(FAULT_TESTS))"
 
@@ -101,7 +103,7 @@ test-example-rust:
 	  --expect-msg "service stopping" "$$tmp/out.log"; \
 	echo "test-example-rust: passed"
 
-test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults
+test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults test-python
 	@echo "make test: all suites passed"
 
 # -------------------------------------------------------------------- demo

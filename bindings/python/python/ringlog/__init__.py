@@ -1,0 +1,231 @@
+"""ringlog: structured logging through per-thread, file-backed ring buffers.
+
+The records are framed by the Rust core into a ring per thread and written
+by its flusher thread (JSON, logfmt or console) off the caller's thread.
+
+    import ringlog
+    ringlog.configure({"sinks": {"app": {"type": "file", "path": "app.log"}}})
+    log = ringlog.get_logger("payments")
+    log.info("charge ok", amount=12.5, user="u1")
+
+``ringlog.Handler`` routes the standard library's ``logging`` into the same
+runtime, and ``ringlog.trace_context`` sets the W3C trace context for the
+records of the current task or thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from typing import Any, Iterator, Mapping, Optional, Union
+
+from . import _ringlog
+from ._ringlog import (
+    TRACE_CONTEXT,
+    VERSION,
+    Logger,
+    RinglogError,
+    TraceContext,
+    flush,
+    get_logger,
+    set_default,
+    shutdown,
+    stats,
+    stdlib_severity,
+)
+
+__all__ = [
+    "Handler",
+    "Logger",
+    "RinglogError",
+    "TraceContext",
+    "VERSION",
+    "configure",
+    "current_trace_context",
+    "flush",
+    "get_logger",
+    "install_logging",
+    "set_default",
+    "shutdown",
+    "stats",
+    "stdlib_severity",
+    "trace_context",
+]
+
+
+def configure(
+    config: Union[Mapping[str, Any], str, None] = None, *, inherit: bool = True
+) -> None:
+    """Starts the process-wide runtime from a dict, JSON text, or None.
+
+    None uses ``RINGLOG_CONFIG`` or the defaults; the ``RINGLOG_*``
+    environment overrides apply on top either way. A runtime already
+    running is shut down first (everything it was given is written).
+
+    With ``inherit`` (the default) an explicit configuration is also put in
+    ``RINGLOG_CONFIG``, so child processes (``multiprocessing`` with the
+    spawn start method, subprocesses using ringlog) start from it too.
+
+    Raises ``RinglogError`` naming the bad key when the configuration is
+    invalid, or when the ring directory or a sink cannot be opened.
+    """
+    if config is not None and not isinstance(config, str):
+        config = json.dumps(dict(config))
+    _ringlog.configure(config)
+    if inherit and config is not None:
+        os.environ["RINGLOG_CONFIG"] = config
+
+
+@contextlib.contextmanager
+def trace_context(
+    traceparent: Optional[str] = None,
+    *,
+    trace_id: Optional[str] = None,
+    span_id: Optional[str] = None,
+    trace_flags: int = 1,
+) -> Iterator[TraceContext]:
+    """Sets the trace context of the records logged inside the block.
+
+    Give a W3C ``traceparent`` value, or ``trace_id`` (32 hex digits) and
+    ``span_id`` (16 hex digits). It is kept in a ``contextvars.ContextVar``,
+    so it follows asyncio tasks and stays separate between threads.
+    """
+    ctx = TraceContext(
+        traceparent, trace_id=trace_id, span_id=span_id, trace_flags=trace_flags
+    )
+    token = TRACE_CONTEXT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        TRACE_CONTEXT.reset(token)
+
+
+def current_trace_context() -> Optional[TraceContext]:
+    """The trace context of the current task or thread, if one is set."""
+    return TRACE_CONTEXT.get(None)
+
+
+# The attributes every LogRecord has; all others came from `extra=`.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None))
+) | {"message", "asctime", "taskName"}
+
+
+class Handler(logging.Handler):
+    """A ``logging.Handler`` that writes records through ringlog.
+
+    Each LogRecord becomes a ringlog record: ``levelno`` mapped to the
+    OpenTelemetry severity (``stdlib_severity``), ``getMessage()``, the
+    logger name, ``created`` as the timestamp, every ``extra=`` key as a
+    field, ``exc_info`` as an ``exception`` field (type, message,
+    traceback) and ``stack_info`` as a field. With ``call_site=True`` the
+    fields ``pathname``, ``lineno`` and ``funcName`` are added too.
+
+    Formatters are not used: the encoding is the runtime's sinks' (JSON,
+    logfmt or console). Errors go through ``handleError``.
+    """
+
+    def __init__(self, level: int = logging.NOTSET, *, call_site: bool = False) -> None:
+        super().__init__(level)
+        self.call_site = call_site
+        self._loggers: dict[str, Logger] = {}
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        # The handler lock is not needed: the ringlog call is thread-safe.
+        rv = self.filter(record)
+        if isinstance(rv, logging.LogRecord):
+            record = rv
+        if rv:
+            self.emit(record)
+        return rv
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            log = self._loggers.get(record.name)
+            if log is None:
+                log = self._loggers.setdefault(record.name, get_logger(record.name))
+            severity = stdlib_severity(record.levelno)
+            if not log.is_enabled(severity):
+                return
+            fields = {
+                k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS
+            }
+            exc_info = record.exc_info
+            if exc_info:
+                if exc_info[1] is not None:
+                    fields["exception"] = exc_info[1]
+                elif exc_info[0] is not None:
+                    fields["exception"] = {"type": exc_info[0].__name__}
+            if record.stack_info:
+                fields["stack_info"] = record.stack_info
+            if self.call_site:
+                fields["pathname"] = record.pathname
+                fields["lineno"] = record.lineno
+                fields["funcName"] = record.funcName
+            log._log_at(severity, _created_ns(record.created), record.getMessage(), fields)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+def _created_ns(created: float) -> int:
+    # Whole seconds apart from the fraction: `created * 1e9` as one float
+    # would lose the last digits (1700000000.25 -> ...249999872).
+    secs = int(created)
+    return secs * 1_000_000_000 + round((created - secs) * 1e9)
+
+
+def install_logging(level: Optional[int] = logging.INFO, **kwargs: Any) -> Handler:
+    """Routes the root logger (and so every stdlib logger) through ringlog.
+
+    Replaces any ``ringlog.Handler`` already on the root logger, sets the
+    root level (unless ``level`` is None) and returns the new handler;
+    ``kwargs`` go to ``Handler``.
+    """
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(h, Handler):
+            root.removeHandler(h)
+    handler = Handler(**kwargs)
+    root.addHandler(handler)
+    if level is not None:
+        root.setLevel(level)
+    return handler
+
+
+def _flush_at_child_exit() -> None:
+    try:
+        shutdown()
+    except Exception:
+        pass
+
+
+def _after_multiprocessing_fork(_: object) -> None:
+    # A multiprocessing child made by fork ends with os._exit(), which runs
+    # no atexit handler: shut down from its exit finalizers instead (the
+    # lowest priority runs last, after the user's).
+    from multiprocessing import util
+
+    util.Finalize(None, _flush_at_child_exit, exitpriority=-1000)
+
+
+class _ForkHook:
+    """Kept alive so multiprocessing's weak after-fork registry keeps it."""
+
+
+def _install_fork_hooks() -> None:
+    os.register_at_fork(after_in_child=_ringlog._after_fork_in_child)
+    try:
+        from multiprocessing import util
+    except ImportError:  # pragma: no cover - multiprocessing is optional
+        return
+    global _FORK_HOOK
+    _FORK_HOOK = _ForkHook()
+    util.register_after_fork(_FORK_HOOK, _after_multiprocessing_fork)
+
+
+_FORK_HOOK: Optional[_ForkHook] = None
+_install_fork_hooks()

@@ -1,0 +1,518 @@
+//! Python values to ringlog field values.
+//!
+//! Each keyword argument becomes an [`OwnedField`]: a copy of the value in
+//! Rust memory, so no Python object is touched while the record writer
+//! copies it into the ring. The common types (str, int, float, bool, None,
+//! bytes, dict) are recognised by their exact type first; everything else
+//! goes through the slower `isinstance` checks and, last, the configurable
+//! default (`repr` unless [`set_default`] installed another).
+//!
+//! A dict becomes a nested group (a JSON object). The core record model has
+//! no array type yet, so a list, tuple or set is written as a string holding
+//! its JSON text. Both walks carry the containers on the current path and
+//! stop at [`MAX_DEPTH`]: a circular structure becomes `"<circular>"`
+//! instead of hanging, and conversion never raises into the caller.
+
+use base64::Engine;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString,
+    PyTuple, PyType,
+};
+use ringlog::{FieldSource, ValueRef};
+use std::sync::Mutex;
+
+/// How deep dicts and lists may nest before the rest is written as text.
+/// Below the core's own limit of 32 nested groups.
+pub(crate) const MAX_DEPTH: usize = 16;
+
+/// A field value copied out of Python.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OwnedValue {
+    /// `None`.
+    Null,
+    /// Text (lone surrogates already replaced by U+FFFD).
+    Str(String),
+    /// An int that fits i64.
+    I64(i64),
+    /// An int that fits u64 but not i64.
+    U64(u64),
+    /// A float (NaN and the infinities are written as strings by the core).
+    F64(f64),
+    /// A bool.
+    Bool(bool),
+    /// bytes or bytearray.
+    Bytes(Vec<u8>),
+    /// A dict (or an exception), written as a nested object.
+    Group(Vec<OwnedField>),
+}
+
+/// A key and its value, in Rust memory.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OwnedField {
+    /// The key (UTF-8).
+    pub key: String,
+    /// The value.
+    pub value: OwnedValue,
+}
+
+impl OwnedField {
+    pub(crate) fn new(key: impl Into<String>, value: OwnedValue) -> Self {
+        OwnedField {
+            key: key.into(),
+            value,
+        }
+    }
+}
+
+// SAFETY: an `OwnedField` is immutable while a log call borrows it (the
+// writer gets `&[OwnedField]`), so `key` and `value` return the same bytes
+// and the same lengths on every call.
+unsafe impl FieldSource for OwnedField {
+    #[inline]
+    fn key(&self) -> Option<&[u8]> {
+        Some(self.key.as_bytes())
+    }
+    #[inline]
+    fn value(&self) -> ValueRef<'_, Self> {
+        match &self.value {
+            OwnedValue::Null => ValueRef::Null,
+            OwnedValue::Str(s) => ValueRef::Str(s.as_bytes()),
+            OwnedValue::I64(v) => ValueRef::I64(*v),
+            OwnedValue::U64(v) => ValueRef::U64(*v),
+            OwnedValue::F64(v) => ValueRef::F64(*v),
+            OwnedValue::Bool(v) => ValueRef::Bool(*v),
+            OwnedValue::Bytes(b) => ValueRef::Bytes(b),
+            OwnedValue::Group(g) => ValueRef::Group(g),
+        }
+    }
+}
+
+/// The stdlib types checked with `isinstance`, imported once.
+struct Types {
+    enum_: Py<PyType>,
+    datetime: Py<PyType>,
+    date: Py<PyType>,
+    time: Py<PyType>,
+    decimal: Py<PyType>,
+    uuid: Py<PyType>,
+    base_exception: Py<PyType>,
+}
+
+static TYPES: PyOnceLock<Option<Types>> = PyOnceLock::new();
+
+fn types(py: Python<'_>) -> Option<&Types> {
+    TYPES
+        .get_or_init(py, || {
+            let get = |module: &str, name: &str| -> PyResult<Py<PyType>> {
+                Ok(py
+                    .import(module)?
+                    .getattr(name)?
+                    .cast_into::<PyType>()?
+                    .unbind())
+            };
+            (|| -> PyResult<Types> {
+                Ok(Types {
+                    enum_: get("enum", "Enum")?,
+                    datetime: get("datetime", "datetime")?,
+                    date: get("datetime", "date")?,
+                    time: get("datetime", "time")?,
+                    decimal: get("decimal", "Decimal")?,
+                    uuid: get("uuid", "UUID")?,
+                    base_exception: get("builtins", "BaseException")?,
+                })
+            })()
+            .ok()
+        })
+        .as_ref()
+}
+
+/// The callable used for values of other types (`None`: `repr`).
+static DEFAULT: Mutex<Option<Py<PyAny>>> = Mutex::new(None);
+
+/// Installs the callable that turns values of other types into something
+/// loggable (`None` restores `repr`).
+///
+/// # Errors
+/// `TypeError` when `f` is neither callable nor None.
+#[pyfunction]
+#[pyo3(signature = (f))]
+pub(crate) fn set_default(f: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    if let Some(f) = &f {
+        if !f.is_callable() {
+            return Err(PyTypeError::new_err("default must be callable or None"));
+        }
+    }
+    let new = f.map(Bound::unbind);
+    let old = {
+        let mut g = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *g, new)
+    };
+    // Dropped after the lock is released: a decref can run Python code.
+    drop(old);
+    Ok(())
+}
+
+fn default_hook(py: Python<'_>) -> Option<Py<PyAny>> {
+    let g = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
+    g.as_ref().map(|f| f.clone_ref(py))
+}
+
+/// `str(obj)`, with lone surrogates replaced; never fails.
+pub(crate) fn text(obj: &Bound<'_, PyAny>) -> String {
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return str_lossy(s);
+    }
+    match obj.str() {
+        Ok(s) => str_lossy(&s),
+        Err(_) => repr(obj),
+    }
+}
+
+/// A Python str as UTF-8; each lone surrogate becomes one U+FFFD.
+#[inline]
+pub(crate) fn str_lossy(s: &Bound<'_, PyString>) -> String {
+    match s.to_str() {
+        Ok(t) => t.to_owned(),
+        Err(_) => surrogates_replaced(s),
+    }
+}
+
+#[cold]
+fn surrogates_replaced(s: &Bound<'_, PyString>) -> String {
+    // UTF-16 keeps a lone surrogate as one unit, which decodes to one
+    // U+FFFD (UTF-8 with `surrogatepass` would give three).
+    let units = s
+        .call_method1("encode", ("utf-16-le", "surrogatepass"))
+        .ok()
+        .and_then(|b| b.cast_into::<PyBytes>().ok())
+        .map(|b| {
+            b.as_bytes()
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect::<Vec<u16>>()
+        });
+    match units {
+        Some(u) => String::from_utf16_lossy(&u),
+        None => s.to_string_lossy().into_owned(),
+    }
+}
+
+/// `repr(obj)`, or a placeholder naming the type when `repr` raises.
+pub(crate) fn repr(obj: &Bound<'_, PyAny>) -> String {
+    match obj.repr() {
+        Ok(s) => str_lossy(&s),
+        Err(_) => {
+            let name = obj
+                .get_type()
+                .name()
+                .map(|n| str_lossy(&n))
+                .unwrap_or_else(|_| "object".into());
+            format!("<unrepresentable {name}>")
+        }
+    }
+}
+
+/// What a Python value is, once enums, dates, decimals, UUIDs and the
+/// default hook have been applied.
+enum Kind<'py> {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Dict(Bound<'py, PyDict>),
+    Seq(Bound<'py, PyAny>),
+    Exception(Bound<'py, PyAny>),
+}
+
+fn int_kind(obj: &Bound<'_, PyAny>) -> Kind<'static> {
+    if let Ok(v) = obj.extract::<i64>() {
+        Kind::I64(v)
+    } else if let Ok(v) = obj.extract::<u64>() {
+        Kind::U64(v)
+    } else {
+        // Beyond 64 bits: the decimal digits, as text.
+        Kind::Str(text(obj))
+    }
+}
+
+fn classify<'py>(obj: &Bound<'py, PyAny>, depth: usize) -> Kind<'py> {
+    // Exact types first: the common case costs a pointer comparison each.
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return Kind::Str(str_lossy(s));
+    }
+    if obj.is_none() {
+        return Kind::Null;
+    }
+    if let Ok(b) = obj.cast_exact::<PyBool>() {
+        return Kind::Bool(b.is_true());
+    }
+    if obj.is_exact_instance_of::<PyInt>() {
+        return int_kind(obj);
+    }
+    if let Ok(f) = obj.cast_exact::<PyFloat>() {
+        return Kind::F64(f.value());
+    }
+    if let Ok(b) = obj.cast_exact::<PyBytes>() {
+        return Kind::Bytes(b.as_bytes().to_vec());
+    }
+    if let Ok(d) = obj.cast_exact::<PyDict>() {
+        return Kind::Dict(d.clone());
+    }
+    if obj.is_exact_instance_of::<PyList>() || obj.is_exact_instance_of::<PyTuple>() {
+        return Kind::Seq(obj.clone());
+    }
+    classify_slow(obj, depth)
+}
+
+#[cold]
+fn classify_slow<'py>(obj: &Bound<'py, PyAny>, depth: usize) -> Kind<'py> {
+    let py = obj.py();
+    if depth >= MAX_DEPTH {
+        return Kind::Str(repr(obj));
+    }
+    if let Some(t) = types(py) {
+        // Enum before int and str: IntEnum and StrEnum are both.
+        if obj.is_instance(t.enum_.bind(py)).unwrap_or(false) {
+            return match obj.getattr("value") {
+                Ok(v) => classify(&v, depth + 1),
+                Err(_) => Kind::Str(repr(obj)),
+            };
+        }
+        // datetime is a subclass of date: check it first (same result).
+        if obj.is_instance(t.datetime.bind(py)).unwrap_or(false)
+            || obj.is_instance(t.date.bind(py)).unwrap_or(false)
+            || obj.is_instance(t.time.bind(py)).unwrap_or(false)
+        {
+            return match obj.call_method0("isoformat") {
+                Ok(s) => Kind::Str(text(&s)),
+                Err(_) => Kind::Str(repr(obj)),
+            };
+        }
+        if obj.is_instance(t.decimal.bind(py)).unwrap_or(false)
+            || obj.is_instance(t.uuid.bind(py)).unwrap_or(false)
+        {
+            return Kind::Str(text(obj));
+        }
+        if obj.is_instance(t.base_exception.bind(py)).unwrap_or(false) {
+            return Kind::Exception(obj.clone());
+        }
+    }
+    if obj.is_instance_of::<PyBool>() {
+        return Kind::Bool(obj.is_truthy().unwrap_or(false));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return int_kind(obj);
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return obj
+            .extract::<f64>()
+            .map(Kind::F64)
+            .unwrap_or_else(|_| Kind::Str(repr(obj)));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Kind::Str(str_lossy(s));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Kind::Bytes(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Kind::Bytes(b.to_vec());
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return Kind::Dict(d.clone());
+    }
+    if obj.is_instance_of::<PyList>()
+        || obj.is_instance_of::<PyTuple>()
+        || obj.is_instance_of::<PySet>()
+        || obj.is_instance_of::<PyFrozenSet>()
+    {
+        return Kind::Seq(obj.clone());
+    }
+    if let Some(f) = default_hook(py) {
+        return match f.bind(py).call1((obj,)) {
+            // The hook's result is converted again, one level deeper, so a
+            // hook that returns its argument cannot loop.
+            Ok(v) => classify(&v, depth + 1),
+            Err(_) => Kind::Str(repr(obj)),
+        };
+    }
+    Kind::Str(repr(obj))
+}
+
+/// The containers on the path being converted, by address.
+type Path = Vec<usize>;
+
+/// Converts one value for a field.
+pub(crate) fn value(obj: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> OwnedValue {
+    match classify(obj, depth) {
+        Kind::Null => OwnedValue::Null,
+        Kind::Bool(b) => OwnedValue::Bool(b),
+        Kind::I64(v) => OwnedValue::I64(v),
+        Kind::U64(v) => OwnedValue::U64(v),
+        Kind::F64(v) => OwnedValue::F64(v),
+        Kind::Str(s) => OwnedValue::Str(s),
+        Kind::Bytes(b) => OwnedValue::Bytes(b),
+        Kind::Dict(d) => guarded(d.as_any(), depth, path, |path| {
+            OwnedValue::Group(dict_fields(&d, depth + 1, path))
+        }),
+        Kind::Seq(s) => guarded(&s, depth, path, |path| {
+            OwnedValue::Str(json_text(&seq_json(&s, depth + 1, path)))
+        }),
+        Kind::Exception(e) => OwnedValue::Group(exception_fields(&e)),
+    }
+}
+
+/// Runs `f` with `obj` on the path, or gives `"<circular>"` when it is
+/// already there (or the text form when nesting is too deep).
+fn guarded(
+    obj: &Bound<'_, PyAny>,
+    depth: usize,
+    path: &mut Path,
+    f: impl FnOnce(&mut Path) -> OwnedValue,
+) -> OwnedValue {
+    let id = obj.as_ptr() as usize;
+    if path.contains(&id) {
+        return OwnedValue::Str("<circular>".into());
+    }
+    if depth >= MAX_DEPTH {
+        return OwnedValue::Str(repr(obj));
+    }
+    path.push(id);
+    let v = f(path);
+    path.pop();
+    v
+}
+
+/// A dict's items as fields; keys that are not str are written as `str(key)`.
+pub(crate) fn dict_fields(d: &Bound<'_, PyDict>, depth: usize, path: &mut Path) -> Vec<OwnedField> {
+    // A snapshot of the items: converting a value may run Python code that
+    // changes the dict.
+    let items = d.items();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        let Ok((k, v)) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() else {
+            continue;
+        };
+        out.push(OwnedField::new(text(&k), value(&v, depth, path)));
+    }
+    out
+}
+
+/// The `exception` group: `type`, `message` and `traceback` (the text
+/// `traceback.format_exception` gives).
+pub(crate) fn exception_fields(e: &Bound<'_, PyAny>) -> Vec<OwnedField> {
+    let py = e.py();
+    let ty = e.get_type();
+    let qual = ty
+        .qualname()
+        .map(|n| str_lossy(&n))
+        .unwrap_or_else(|_| "?".into());
+    let module = ty.module().map(|m| str_lossy(&m)).unwrap_or_default();
+    let type_name = if module.is_empty() || module == "builtins" {
+        qual
+    } else {
+        format!("{module}.{qual}")
+    };
+    let mut out = vec![
+        OwnedField::new("type", OwnedValue::Str(type_name)),
+        OwnedField::new("message", OwnedValue::Str(text(e))),
+    ];
+    let tb = py
+        .import("traceback")
+        .and_then(|m| m.call_method1("format_exception", (e,)))
+        .and_then(|lines| {
+            let mut s = String::new();
+            for l in lines.try_iter()? {
+                s.push_str(&text(&l?));
+            }
+            Ok(s)
+        });
+    if let Ok(tb) = tb {
+        out.push(OwnedField::new("traceback", OwnedValue::Str(tb)));
+    }
+    out
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn float_json(f: f64) -> serde_json::Value {
+    match serde_json::Number::from_f64(f) {
+        Some(n) => serde_json::Value::Number(n),
+        // The same spellings the core's JSON encoder uses for a float field.
+        None if f.is_nan() => "NaN".into(),
+        None if f > 0.0 => "Infinity".into(),
+        None => "-Infinity".into(),
+    }
+}
+
+fn json(obj: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> serde_json::Value {
+    use serde_json::Value as J;
+    match classify(obj, depth) {
+        Kind::Null => J::Null,
+        Kind::Bool(b) => J::Bool(b),
+        Kind::I64(v) => v.into(),
+        Kind::U64(v) => v.into(),
+        Kind::F64(v) => float_json(v),
+        Kind::Str(s) => J::String(s),
+        Kind::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        Kind::Dict(d) => json_guarded(d.as_any(), depth, path, |path| {
+            let mut m = serde_json::Map::new();
+            for item in d.items().iter() {
+                if let Ok((k, v)) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() {
+                    m.insert(text(&k), json(&v, depth + 1, path));
+                }
+            }
+            J::Object(m)
+        }),
+        Kind::Seq(s) => json_guarded(&s, depth, path, |path| seq_json(&s, depth + 1, path)),
+        Kind::Exception(e) => {
+            let mut m = serde_json::Map::new();
+            for f in exception_fields(&e) {
+                if let OwnedValue::Str(s) = f.value {
+                    m.insert(f.key, J::String(s));
+                }
+            }
+            J::Object(m)
+        }
+    }
+}
+
+fn json_guarded(
+    obj: &Bound<'_, PyAny>,
+    depth: usize,
+    path: &mut Path,
+    f: impl FnOnce(&mut Path) -> serde_json::Value,
+) -> serde_json::Value {
+    let id = obj.as_ptr() as usize;
+    if path.contains(&id) {
+        return "<circular>".into();
+    }
+    if depth >= MAX_DEPTH {
+        return repr(obj).into();
+    }
+    path.push(id);
+    let v = f(path);
+    path.pop();
+    v
+}
+
+fn seq_json(s: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> serde_json::Value {
+    let mut out = Vec::new();
+    if let Ok(it) = s.try_iter() {
+        for item in it {
+            match item {
+                Ok(v) => out.push(json(&v, depth, path)),
+                Err(_) => break,
+            }
+        }
+    }
+    serde_json::Value::Array(out)
+}

@@ -1,0 +1,111 @@
+"""ringlog.Handler: the stdlib logging mapping."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import ringlog
+
+
+@pytest.fixture
+def stdlog(records):
+    logger = logging.getLogger("stdlib.test")
+    logger.handlers[:] = []
+    logger.propagate = False
+    handler = ringlog.Handler()
+    logger.addHandler(handler)
+    logger.setLevel(1)
+    yield logger, handler
+    logger.removeHandler(handler)
+
+
+def test_message_args_name_extra_and_created(stdlog, records):
+    logger, _ = stdlog
+    logger.info("charged %s for %.2f", "u1", 12.5, extra={"order": 7, "tags": ["a"]})
+    (r,) = records()
+    assert r["msg"] == "charged u1 for 12.50"
+    assert r["logger"] == "stdlib.test" and r["level"] == "info"
+    assert r["order"] == 7 and r["tags"] == '["a"]'
+    for std in ("args", "levelno", "pathname", "created", "msecs", "thread"):
+        assert std not in r or std == "thread"
+
+
+def test_created_is_the_timestamp(stdlog, records):
+    logger, _ = stdlog
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "old", (), None)
+    rec.created = 1_700_000_000.25
+    logger.handle(rec)
+    assert records()[0]["ts"].startswith("2023-11-14T22:13:20.25")
+
+
+def test_levels_and_custom_levels_map_to_severities(stdlog, records):
+    logger, _ = stdlog
+    for n in (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60):
+        logger.log(n, "n%d" % n)
+    got = [r["level"] for r in records()]
+    assert got == [
+        "trace3", "debug", "debug3", "info", "info3", "warn", "warn3", "error", "error3", "fatal", "fatal4",
+    ]
+
+
+def test_exc_info_becomes_an_exception_object(stdlog, records):
+    logger, _ = stdlog
+    try:
+        {}["missing"]
+    except KeyError:
+        logger.exception("lookup failed")
+    logger.error("no exc", exc_info=False)
+    out = records()
+    e = out[0]["exception"]
+    assert out[0]["level"] == "error"
+    assert e["type"] == "KeyError" and e["message"] == "'missing'"
+    assert "Traceback (most recent call last)" in e["traceback"]
+    assert "exception" not in out[1]
+
+
+def test_stack_info_and_call_site(stdlog, records):
+    logger, handler = stdlog
+    handler.call_site = True
+    logger.warning("here", stack_info=True)
+    (r,) = records()
+    assert r["stack_info"].startswith("Stack (most recent call last)")
+    assert r["funcName"] == "test_stack_info_and_call_site"
+    assert r["pathname"].endswith("test_handler.py") and isinstance(r["lineno"], int)
+
+
+def test_errors_go_through_handle_error(stdlog, records, monkeypatch):
+    logger, handler = stdlog
+    seen = []
+    monkeypatch.setattr(handler, "handleError", lambda record: seen.append(record))
+    bad = logging.LogRecord("stdlib.test", logging.INFO, __file__, 1, "%d", ("not a number",), None)
+    handler.handle(bad)
+    logger.info("fine")
+    assert len(seen) == 1
+    assert [r["msg"] for r in records()] == ["fine"]
+
+
+def test_records_below_the_runtime_level_are_skipped(tmp_path, stdlog, records):
+    from conftest import config_for
+
+    ringlog.configure(config_for(tmp_path, level="warn"))
+    logger, _ = stdlog
+    logger.info("skipped")
+    logger.warning("kept")
+    assert [r["msg"] for r in records()] == ["kept"]
+
+
+def test_install_logging_routes_every_logger(records):
+    root = logging.getLogger()
+    old_level, old_handlers = root.level, list(root.handlers)
+    try:
+        h = ringlog.install_logging(level=logging.DEBUG)
+        h2 = ringlog.install_logging(level=logging.DEBUG)
+        assert h not in root.handlers and h2 in root.handlers
+        logging.getLogger("thirdparty.lib").debug("from a library", extra={"k": "v"})
+        (r,) = records()
+        assert r["logger"] == "thirdparty.lib" and r["level"] == "debug" and r["k"] == "v"
+    finally:
+        root.handlers[:] = old_handlers
+        root.setLevel(old_level)

@@ -1,0 +1,104 @@
+"""Processes and exit: multiprocessing children, interpreter exit paths,
+and recovery of a SIGKILLed process's records."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import signal
+
+import pytest
+
+import ringlog
+from conftest import config_for, read_records, run_script
+
+
+def child_work(n: int) -> None:
+    log = ringlog.get_logger("child")
+    for i in range(n):
+        log.info("from child", i=i)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_multiprocessing_children_records_arrive(records, method):
+    ringlog.get_logger("parent").info("before")
+    ctx = multiprocessing.get_context(method)
+    procs = [ctx.Process(target=child_work, args=(200,)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    ringlog.get_logger("parent").info("after")
+    out = records()
+    children = [r for r in out if r["logger"] == "child"]
+    assert len(children) == 600
+    assert sorted(r["i"] for r in children) == sorted(list(range(200)) * 3)
+    assert [r["msg"] for r in out if r["logger"] == "parent"] == ["before", "after"]
+
+
+def test_a_multiprocessing_pool_with_fork_loses_nothing(records):
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(child_work, [50] * 4)
+    assert len([r for r in records() if r["logger"] == "child"]) == 200
+
+
+EXIT_BODY = """
+import sys, threading, ringlog
+log = ringlog.get_logger("exit")
+def worker():
+    for i in range(500):
+        log.info("thread", i=i)
+t = threading.Thread(target=worker)
+t.start(); t.join()
+for i in range(500):
+    log.info("main", i=i)
+log.bind(last=True).warning("last")
+{ending}
+"""
+
+
+@pytest.mark.parametrize(
+    "ending,code",
+    [
+        ("", 0),
+        ("sys.exit(3)", 3),
+        ("raise RuntimeError('unhandled')", 1),
+        ("import atexit; atexit.register(lambda: log.info('from atexit'))", 0),
+    ],
+    ids=["normal", "sys_exit", "unhandled_exception", "atexit_handler"],
+)
+def test_every_record_is_written_at_interpreter_exit(tmp_path, ending, code):
+    proc = run_script(tmp_path, EXIT_BODY.format(ending=ending))
+    assert proc.returncode == code, proc.stderr
+    out = read_records(tmp_path / "out.log")
+    msgs = [r["msg"] for r in out]
+    assert msgs.count("thread") == 500 and msgs.count("main") == 500
+    assert "last" in msgs
+    if "atexit" in ending:
+        assert msgs[-1] == "from atexit"
+
+
+def test_a_killed_process_records_are_recovered_at_the_next_start(tmp_path, monkeypatch):
+    monkeypatch.delenv("RINGLOG_CONFIG", raising=False)
+    cfg = config_for(tmp_path, flush_interval_ms=60000, idle_interval_ms=60000)
+    body = f"""
+import os, signal, ringlog
+ringlog.configure({json.dumps(cfg)!r})
+log = ringlog.get_logger("killed").bind(run=1)
+for i in range(300):
+    log.info("before kill", i=i)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = run_script(tmp_path, body)
+    assert proc.returncode == -signal.SIGKILL
+    ringlog.configure(config_for(tmp_path))
+    try:
+        ringlog.flush()
+        out = [r for r in read_records(tmp_path / "out.log") if r["logger"] == "killed"]
+        assert sorted({r["i"] for r in out}) == list(range(300))
+        recovered = [r for r in out if r.get("recovered")]
+        assert recovered and all(r["run"] == 1 for r in recovered)
+        assert ringlog.stats()["recovered"] == len(recovered)
+    finally:
+        ringlog.shutdown()
