@@ -45,11 +45,13 @@ fn register_atexit() {
 pub(crate) fn before_fork() {
     GLOBAL.hold_for_fork();
     crate::crash::SETUP.hold_for_fork();
+    crate::instance::LOCK_TABLE.hold_for_fork();
 }
 
 /// `pthread_atfork` parent and child handler: releases what
 /// [`before_fork`] took (atomic stores, async-signal-safe).
 pub(crate) fn after_fork() {
+    crate::instance::LOCK_TABLE.release_after_fork();
     crate::crash::SETUP.release_after_fork();
     GLOBAL.release_after_fork();
 }

@@ -33,6 +33,10 @@ pub(crate) struct Instance {
 /// slots leaves the extra locks held in its children until they exit.
 static LOCK_FDS: [AtomicI32; 64] = [const { AtomicI32::new(-1) }; 64];
 
+/// Keeps a fork out of the moments when a lock descriptor is open but not
+/// yet in [`LOCK_FDS`], or out of it but not yet closed.
+pub(crate) static LOCK_TABLE: crate::forklock::ForkLock<()> = crate::forklock::ForkLock::new(());
+
 /// Closes, in a fork child, the lock descriptors inherited from the parent.
 pub(crate) fn close_inherited_locks() {
     for s in &LOCK_FDS {
@@ -55,6 +59,8 @@ impl Drop for Instance {
             // belong to another file by now.
             return;
         }
+        // Slot cleared and descriptor closed together, with no fork between.
+        let _table = LOCK_TABLE.lock();
         if let Some(i) = self.slot {
             // Ordering: Relaxed: the slot's only other reader is a fork
             // child handler, which sees memory as of the fork.
@@ -131,6 +137,10 @@ impl Instance {
         let dir = ring_dir.join(&name);
         let tmp = ring_dir.join(format!("{NEW_PREFIX}{name}"));
         std::fs::DirBuilder::new().mode_private().create(&tmp)?;
+        // Held from the open of the lock file until its descriptor is in the
+        // table (and the fork handlers take it), so a fork can never copy a
+        // lock descriptor the child handler does not know about.
+        let table = LOCK_TABLE.lock();
         let locked = os::open_file(
             &tmp.join("lock"),
             libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
@@ -153,6 +163,7 @@ impl Instance {
                     s.compare_exchange(-1, fd, Ordering::Relaxed, Ordering::Relaxed)
                         .is_ok()
                 });
+                drop(table);
                 Ok(Instance {
                     dir,
                     lock: ManuallyDrop::new(lock),
