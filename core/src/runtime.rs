@@ -652,7 +652,11 @@ impl Runtime {
     pub fn stats(&self) -> Stats {
         let sh = &self.shared;
         let c = &sh.counters;
-        let rings = lock(&sh.rings);
+        // Inherited through fork(): the ring list's lock may have been held
+        // by the parent's flusher at the fork, so it is not taken; the
+        // rings' counts are the parent's anyway.
+        let no_rings = Mutex::new(Vec::new());
+        let rings = lock(if sh.forked() { &no_rings } else { &sh.rings });
         let (mut logged, mut dropped) = (
             Counters::get(&c.retired_logged),
             Counters::get(&c.retired_dropped),
@@ -704,6 +708,9 @@ impl Runtime {
         timeout: Duration,
     ) -> Result<crate::recover::Report, Error> {
         let sh = &self.shared;
+        if sh.forked() {
+            return Err(Error::Shutdown);
+        }
         let dir = match ring_dir {
             Some(d) => d.to_path_buf(),
             None => sh.ring_dir().to_path_buf(),
@@ -738,6 +745,10 @@ impl Runtime {
     pub fn reconfigure(&self, text: &str) -> Result<(), Error> {
         let ch = LevelChanges::parse(text)?;
         let sh = &self.shared;
+        if sh.forked() {
+            // The parent's runtime: its locks may have been held at the fork.
+            return Err(Error::Shutdown);
+        }
         for name in ch.sinks.keys() {
             if !sh.sink_levels.iter().any(|(n, _)| n == name) {
                 return Err(Error::Config(format!(
