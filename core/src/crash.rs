@@ -746,10 +746,10 @@ fn chain(idx: usize, prev: usize, sig: c_int, info: *mut libc::siginfo_t, uctx: 
     // Ordering: Relaxed, as PREV_HANDLER in `on_fatal`.
     let flags = PREV_FLAGS[idx].load(Ordering::Relaxed);
     if flags & libc::SA_SIGINFO != 0 {
+        type Action = extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
         // SAFETY: `prev` was installed with SA_SIGINFO, so it is an
         // `sa_sigaction` function with this signature.
-        let f: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
-            unsafe { std::mem::transmute::<usize, _>(prev) };
+        let f: Action = unsafe { std::mem::transmute::<usize, _>(prev) };
         f(sig, info, uctx);
     } else {
         // SAFETY: `prev` was installed without SA_SIGINFO, so it is an

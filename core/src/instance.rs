@@ -43,9 +43,9 @@ pub(crate) fn close_inherited_locks() {
         // Ordering: Relaxed: the child has one thread at this point.
         let fd = s.swap(-1, Ordering::Relaxed);
         if fd >= 0 {
-            // SAFETY: the descriptor was the parent's lock, copied into
-            // this child by fork; the inherited `Instance` never closes it
-            // again (its drop sees the new fork generation).
+            // The descriptor was the parent's lock, copied into this child
+            // by fork; the inherited `Instance` never closes it again.
+            // SAFETY: closing a descriptor this process owns, once.
             unsafe { libc::close(fd) };
         }
     }

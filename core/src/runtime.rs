@@ -59,10 +59,10 @@ pub(crate) fn fork_generation() -> u64 {
 
 fn register_atfork() {
     ATFORK.call_once(|| {
-        // SAFETY: registers plain extern "C" functions. The prepare
-        // handler takes the global runtime's lock; the parent and child
-        // handlers release it, and the child's also bumps an atomic and
-        // closes descriptors (both async-signal-safe).
+        // The prepare handler takes ringlog's fork-safe locks; the parent
+        // and child handlers release them, and the child's also bumps an
+        // atomic and closes descriptors (both async-signal-safe).
+        // SAFETY: registers plain extern "C" functions, as described.
         unsafe {
             libc::pthread_atfork(
                 Some(before_fork),

@@ -25,9 +25,9 @@ const AFTER: u64 = 500;
 /// The child half: a host with SIGPIPE at its default action, logging to
 /// stdout (the pipe) and to a file.
 fn child(dir: &Path) -> ! {
-    // SAFETY: restores the default action, as a C program has it (the
-    // Rust runtime starts with SIGPIPE ignored); then moves the pipe onto
-    // fd 1. No other thread of this process writes to fd 1.
+    // Restores the default action, as a C program has it (the Rust
+    // runtime starts with SIGPIPE ignored); then moves the pipe onto fd 1.
+    // SAFETY: plain calls; no other thread of this process writes to fd 1.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         assert_eq!(libc::dup2(PIPE_FD, 1), 1);

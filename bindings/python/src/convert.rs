@@ -15,6 +15,7 @@
 
 use base64::Engine;
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
@@ -22,19 +23,21 @@ use pyo3::types::{
     PyTuple, PyType,
 };
 use ringlog::{FieldSource, ValueRef};
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 /// How deep dicts and lists may nest before the rest is written as text.
 /// Below the core's own limit of 32 nested groups.
 pub(crate) const MAX_DEPTH: usize = 16;
 
-/// A field value copied out of Python.
+/// A field value: copied out of Python, or (on the direct call path)
+/// borrowing a str's UTF-8 from the Python object for the call.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum OwnedValue {
+pub(crate) enum FieldValue<'a> {
     /// `None`.
     Null,
     /// Text (lone surrogates already replaced by U+FFFD).
-    Str(String),
+    Str(Cow<'a, str>),
     /// An int that fits i64.
     I64(i64),
     /// An int that fits u64 but not i64.
@@ -46,31 +49,38 @@ pub(crate) enum OwnedValue {
     /// bytes or bytearray.
     Bytes(Vec<u8>),
     /// A dict (or an exception), written as a nested object.
-    Group(Vec<OwnedField>),
+    Group(Vec<Field<'a>>),
 }
 
-/// A key and its value, in Rust memory.
+/// A key and its value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OwnedField {
+pub(crate) struct Field<'a> {
     /// The key (UTF-8).
-    pub key: String,
+    pub key: Cow<'a, str>,
     /// The value.
-    pub value: OwnedValue,
+    pub value: FieldValue<'a>,
 }
+
+/// A field value in Rust memory, owning everything.
+pub(crate) type OwnedValue = FieldValue<'static>;
+/// A field in Rust memory, owning everything (bound fields, nested values).
+pub(crate) type OwnedField = Field<'static>;
 
 impl OwnedField {
     pub(crate) fn new(key: impl Into<String>, value: OwnedValue) -> Self {
-        OwnedField {
-            key: key.into(),
+        Field {
+            key: Cow::Owned(key.into()),
             value,
         }
     }
 }
 
-// SAFETY: an `OwnedField` is immutable while a log call borrows it (the
-// writer gets `&[OwnedField]`), so `key` and `value` return the same bytes
-// and the same lengths on every call.
-unsafe impl FieldSource for OwnedField {
+// SAFETY: a `Field` is immutable while a log call borrows it (the writer
+// gets `&[Field]`), and a borrowed key or value points into a Python str
+// the caller keeps alive for the call (str objects are immutable), so
+// `key` and `value` return the same bytes and the same lengths on every
+// call.
+unsafe impl FieldSource for Field<'_> {
     #[inline]
     fn key(&self) -> Option<&[u8]> {
         Some(self.key.as_bytes())
@@ -78,14 +88,14 @@ unsafe impl FieldSource for OwnedField {
     #[inline]
     fn value(&self) -> ValueRef<'_, Self> {
         match &self.value {
-            OwnedValue::Null => ValueRef::Null,
-            OwnedValue::Str(s) => ValueRef::Str(s.as_bytes()),
-            OwnedValue::I64(v) => ValueRef::I64(*v),
-            OwnedValue::U64(v) => ValueRef::U64(*v),
-            OwnedValue::F64(v) => ValueRef::F64(*v),
-            OwnedValue::Bool(v) => ValueRef::Bool(*v),
-            OwnedValue::Bytes(b) => ValueRef::Bytes(b),
-            OwnedValue::Group(g) => ValueRef::Group(g),
+            FieldValue::Null => ValueRef::Null,
+            FieldValue::Str(s) => ValueRef::Str(s.as_bytes()),
+            FieldValue::I64(v) => ValueRef::I64(*v),
+            FieldValue::U64(v) => ValueRef::U64(*v),
+            FieldValue::F64(v) => ValueRef::F64(*v),
+            FieldValue::Bool(v) => ValueRef::Bool(*v),
+            FieldValue::Bytes(b) => ValueRef::Bytes(b),
+            FieldValue::Group(g) => ValueRef::Group(g),
         }
     }
 }
@@ -198,6 +208,74 @@ fn surrogates_replaced(s: &Bound<'_, PyString>) -> String {
         Some(u) => String::from_utf16_lossy(&u),
         None => s.to_string_lossy().into_owned(),
     }
+}
+
+/// An exact str's UTF-8, borrowed from the str object; `None` when it holds
+/// lone surrogates (the caller then takes [`str_lossy`]).
+///
+/// # Safety
+/// `obj` must point to an exact `str` that stays alive for `'a`, and the
+/// GIL must be held.
+#[inline]
+pub(crate) unsafe fn borrowed_utf8<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
+    let mut len: ffi::Py_ssize_t = 0;
+    // The UTF-8 form is cached in the str object and freed with it, so it
+    // stays valid for `'a`.
+    // SAFETY: `obj` is a live str and the GIL is held (caller's contract).
+    let data = unsafe { ffi::PyUnicode_AsUTF8AndSize(obj, &mut len) };
+    if data.is_null() {
+        // Lone surrogates: clear the UnicodeEncodeError just raised.
+        // SAFETY: the GIL is held.
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    }
+    let len = usize::try_from(len).ok()?;
+    // SAFETY: CPython returned `len` bytes of valid UTF-8 at `data`, alive
+    // as long as the str (see above).
+    Some(unsafe {
+        std::str::from_utf8_unchecked(std::slice::from_raw_parts(data.cast::<u8>(), len))
+    })
+}
+
+/// Text for a key or message on the direct call path: an exact str is
+/// borrowed, anything else goes through [`text`].
+#[inline]
+pub(crate) fn call_text<'a>(obj: &'a Bound<'_, PyAny>) -> Cow<'a, str> {
+    if obj.is_exact_instance_of::<PyString>() {
+        // SAFETY: `obj` is an exact str, kept alive by the borrow for `'a`,
+        // and holding a `Bound` means the GIL is held.
+        if let Some(s) = unsafe { borrowed_utf8(obj.as_ptr()) } {
+            return Cow::Borrowed(s);
+        }
+    }
+    Cow::Owned(text(obj))
+}
+
+/// Converts one keyword argument's value on the direct call path: exact
+/// str, int, float, bool and None without allocating (a str is borrowed),
+/// anything else as [`value`] does.
+#[inline]
+pub(crate) fn call_value<'a>(obj: &'a Bound<'_, PyAny>) -> FieldValue<'a> {
+    if obj.is_exact_instance_of::<PyString>() {
+        // SAFETY: as in `call_text`.
+        if let Some(s) = unsafe { borrowed_utf8(obj.as_ptr()) } {
+            return FieldValue::Str(Cow::Borrowed(s));
+        }
+    } else if obj.is_exact_instance_of::<PyInt>() {
+        return match int_kind(obj) {
+            Kind::I64(v) => FieldValue::I64(v),
+            Kind::U64(v) => FieldValue::U64(v),
+            Kind::Str(s) => FieldValue::Str(Cow::Owned(s)),
+            _ => FieldValue::Null,
+        };
+    } else if let Ok(f) = obj.cast_exact::<PyFloat>() {
+        return FieldValue::F64(f.value());
+    } else if let Ok(b) = obj.cast_exact::<PyBool>() {
+        return FieldValue::Bool(b.is_true());
+    } else if obj.is_none() {
+        return FieldValue::Null;
+    }
+    value(obj, 0, &mut Vec::new())
 }
 
 /// `repr(obj)`, or a placeholder naming the type when `repr` raises.
@@ -356,13 +434,13 @@ pub(crate) fn value(obj: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> Ow
         Kind::I64(v) => OwnedValue::I64(v),
         Kind::U64(v) => OwnedValue::U64(v),
         Kind::F64(v) => OwnedValue::F64(v),
-        Kind::Str(s) => OwnedValue::Str(s),
+        Kind::Str(s) => OwnedValue::Str(Cow::Owned(s)),
         Kind::Bytes(b) => OwnedValue::Bytes(b),
         Kind::Dict(d) => guarded(d.as_any(), depth, path, |path| {
             OwnedValue::Group(dict_fields(&d, depth + 1, path))
         }),
         Kind::Seq(s) => guarded(&s, depth, path, |path| {
-            OwnedValue::Str(json_text(&seq_json(&s, depth + 1, path)))
+            OwnedValue::Str(Cow::Owned(json_text(&seq_json(&s, depth + 1, path))))
         }),
         Kind::Exception(e) => OwnedValue::Group(exception_fields(&e)),
     }
@@ -378,10 +456,10 @@ fn guarded(
 ) -> OwnedValue {
     let id = obj.as_ptr() as usize;
     if path.contains(&id) {
-        return OwnedValue::Str("<circular>".into());
+        return OwnedValue::Str(Cow::Borrowed("<circular>"));
     }
     if depth >= MAX_DEPTH {
-        return OwnedValue::Str(repr(obj));
+        return OwnedValue::Str(Cow::Owned(repr(obj)));
     }
     path.push(id);
     let v = f(path);
@@ -420,8 +498,8 @@ pub(crate) fn exception_fields(e: &Bound<'_, PyAny>) -> Vec<OwnedField> {
         format!("{module}.{qual}")
     };
     let mut out = vec![
-        OwnedField::new("type", OwnedValue::Str(type_name)),
-        OwnedField::new("message", OwnedValue::Str(text(e))),
+        OwnedField::new("type", OwnedValue::Str(Cow::Owned(type_name))),
+        OwnedField::new("message", OwnedValue::Str(Cow::Owned(text(e)))),
     ];
     let tb = py
         .import("traceback")
@@ -434,7 +512,10 @@ pub(crate) fn exception_fields(e: &Bound<'_, PyAny>) -> Vec<OwnedField> {
             Ok(s)
         });
     if let Ok(tb) = tb {
-        out.push(OwnedField::new("traceback", OwnedValue::Str(tb)));
+        out.push(OwnedField::new(
+            "traceback",
+            OwnedValue::Str(Cow::Owned(tb)),
+        ));
     }
     out
 }
@@ -477,7 +558,7 @@ fn json(obj: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> serde_json::Va
             let mut m = serde_json::Map::new();
             for f in exception_fields(&e) {
                 if let OwnedValue::Str(s) = f.value {
-                    m.insert(f.key, J::String(s));
+                    m.insert(f.key.into_owned(), J::String(s.into_owned()));
                 }
             }
             J::Object(m)

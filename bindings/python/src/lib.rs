@@ -189,6 +189,7 @@ fn _after_fork_in_child() {
 fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<PyLogger>()?;
+    logger::install_level_methods(&py.get_type::<PyLogger>())?;
     m.add_class::<trace::PyTraceContext>()?;
     m.add("RinglogError", py.get_type::<RinglogError>())?;
     m.add("TRACE_CONTEXT", trace::var(py)?.clone_ref(py))?;

@@ -5,12 +5,17 @@
 //! logger on first use and keeps it until the process-wide runtime changes
 //! (`configure`, `shutdown`, a fork), which [`GENERATION`] tells it.
 
-use crate::convert::{self, OwnedField, OwnedValue};
+use crate::convert::{self, Field, OwnedField, OwnedValue};
 use crate::{runtime_error, trace};
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::panic::PanicException;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use ringlog::Level;
+use std::borrow::Cow;
+use std::os::raw::c_int;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -179,94 +184,6 @@ impl PyLogger {
         self.emit(py, level, 0, msg, fields, None)
     }
 
-    /// Logs at TRACE (severity 1).
-    #[pyo3(signature = (msg, /, **fields))]
-    fn trace(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::TRACE, 0, msg, fields, None)
-    }
-
-    /// Logs at DEBUG (severity 5).
-    #[pyo3(signature = (msg, /, **fields))]
-    fn debug(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::DEBUG, 0, msg, fields, None)
-    }
-
-    /// Logs at INFO (severity 9).
-    #[pyo3(signature = (msg, /, **fields))]
-    fn info(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::INFO, 0, msg, fields, None)
-    }
-
-    /// Logs at WARN (severity 13).
-    #[pyo3(signature = (msg, /, **fields))]
-    fn warning(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::WARN, 0, msg, fields, None)
-    }
-
-    /// Logs at WARN (severity 13); the same as `warning`.
-    #[pyo3(signature = (msg, /, **fields))]
-    fn warn(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::WARN, 0, msg, fields, None)
-    }
-
-    /// Logs at ERROR (severity 17).
-    #[pyo3(signature = (msg, /, **fields))]
-    fn error(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::ERROR, 0, msg, fields, None)
-    }
-
-    /// Logs at FATAL (severity 21).
-    #[pyo3(signature = (msg, /, **fields))]
-    fn critical(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::FATAL, 0, msg, fields, None)
-    }
-
-    /// Logs at FATAL (severity 21); the same as `critical`.
-    #[pyo3(signature = (msg, /, **fields))]
-    fn fatal(
-        &self,
-        py: Python<'_>,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        self.emit(py, Level::FATAL, 0, msg, fields, None)
-    }
-
     /// Logs at ERROR with the exception being handled as an `exception`
     /// field (`type`, `message`, `traceback`).
     #[pyo3(signature = (msg, /, **fields))]
@@ -318,4 +235,240 @@ impl PyLogger {
     fn __repr__(&self) -> String {
         format!("<ringlog.Logger {:?}>", self.name)
     }
+}
+
+// ------------------------------------------------------------------------
+// The level methods (`trace` .. `fatal`) on the direct call path.
+//
+// pyo3 gives a method that takes `**kwargs` the tuple-and-dict calling
+// convention: CPython builds an argument tuple and a keyword dict for every
+// call and pyo3 copies the dict into another one. The level methods are
+// the hot path, so they are installed on the class as plain
+// `METH_FASTCALL | METH_KEYWORDS` method descriptors instead: the values
+// arrive in a C array and the keyword names in a tuple of str, and a call
+// below the level returns before touching either.
+
+/// Keyword arguments held on the stack; more spill into a `Vec`.
+const INLINE_FIELDS: usize = 8;
+
+impl PyLogger {
+    /// A level method: `msg` is `args[0]`, the keyword values follow the
+    /// positional arguments and `kwnames` names them.
+    ///
+    /// # Safety
+    /// `args` must point to `nargs + len(kwnames)` live objects and
+    /// `kwnames` must be NULL or a tuple of str, as CPython passes them to
+    /// a `METH_FASTCALL | METH_KEYWORDS` method; the GIL must be held.
+    unsafe fn fast_call(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        level: Level,
+        args: *const *mut ffi::PyObject,
+        nargs: ffi::Py_ssize_t,
+        kwnames: *mut ffi::PyObject,
+    ) -> PyResult<()> {
+        if nargs != 1 {
+            return Err(arity_error(name, nargs));
+        }
+        let l = self.resolve(py)?;
+        if !l.enabled(level) {
+            return Ok(());
+        }
+        let nkw = if kwnames.is_null() {
+            0
+        } else {
+            // SAFETY: `kwnames` is a live tuple (the caller's contract).
+            let kw = unsafe { Borrowed::from_ptr(py, kwnames) };
+            kw.cast::<PyTuple>()?.len()
+        };
+        let nargs = 1usize;
+        // SAFETY: CPython passes `nargs + nkw` live object pointers at
+        // `args`, valid for the whole call.
+        let argv: &[*mut ffi::PyObject] = unsafe { std::slice::from_raw_parts(args, nargs + nkw) };
+        // Owned references for the call: a field's conversion may run
+        // Python code, but the caller's array and tuple keep every object
+        // alive regardless, and these `Bound`s make the borrows below safe.
+        let msg = bound_from(py, argv[0]);
+        let names: Option<Bound<'_, PyTuple>> = if nkw == 0 {
+            None
+        } else {
+            Some(bound_from(py, kwnames).cast_into::<PyTuple>()?)
+        };
+        let mut keys: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
+        let mut values: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
+        let mut spill_keys: Vec<Bound<'_, PyAny>> = Vec::new();
+        let mut spill_values: Vec<Bound<'_, PyAny>> = Vec::new();
+        if let Some(names) = &names {
+            for i in 0..nkw {
+                let k = names.get_item(i)?;
+                let v = bound_from(py, argv[nargs + i]);
+                if i < INLINE_FIELDS {
+                    keys[i] = Some(k);
+                    values[i] = Some(v);
+                } else {
+                    spill_keys.push(k);
+                    spill_values.push(v);
+                }
+            }
+        }
+        let mut fields: Vec<Field<'_>> = Vec::with_capacity(nkw);
+        let inline = keys
+            .iter()
+            .zip(values.iter())
+            .filter_map(|(k, v)| Some((k.as_ref()?, v.as_ref()?)));
+        for (k, v) in inline.chain(spill_keys.iter().zip(spill_values.iter())) {
+            fields.push(Field {
+                key: convert::call_text(k),
+                value: convert::call_value(v),
+            });
+        }
+        let msg: Cow<'_, str> = convert::call_text(&msg);
+        let ctx = trace::current(py);
+        // Refused records are counted by the core (`stats()`); logging
+        // never raises for them.
+        let _ = l.log_with(level, 0, ctx.as_ref(), msg.as_bytes(), &fields);
+        Ok(())
+    }
+}
+
+/// A new reference to an object the caller keeps alive.
+#[inline]
+fn bound_from<'py>(py: Python<'py>, p: *mut ffi::PyObject) -> Bound<'py, PyAny> {
+    // SAFETY: only called with pointers CPython passed to a method call
+    // (live for the call, GIL held); `to_owned` takes a new reference.
+    unsafe { Borrowed::from_ptr(py, p) }.to_owned()
+}
+
+/// The `TypeError` pyo3 raises for a wrong number of positional arguments.
+#[cold]
+fn arity_error(name: &str, nargs: ffi::Py_ssize_t) -> PyErr {
+    if nargs < 1 {
+        PyTypeError::new_err(format!(
+            "Logger.{name}() missing 1 required positional argument: 'msg'"
+        ))
+    } else {
+        PyTypeError::new_err(format!(
+            "Logger.{name}() takes 1 positional arguments but {nargs} were given"
+        ))
+    }
+}
+
+/// Runs a level method for CPython: no panic crosses into Python (it
+/// becomes a `PanicException`), an error is raised, success returns None.
+///
+/// # Safety
+/// As [`PyLogger::fast_call`], and `slf` must be a live object.
+unsafe fn trampoline(
+    name: &str,
+    level: Level,
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a method only with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let r = std::panic::catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
+        // SAFETY: `slf` is live for the call (the caller's contract).
+        let slf = unsafe { Borrowed::from_ptr(py, slf) };
+        let logger = slf.cast::<PyLogger>()?;
+        // SAFETY: forwarded from this function's own contract.
+        unsafe {
+            logger
+                .get()
+                .fast_call(py, name, level, args, nargs, kwnames)
+        }
+    }));
+    let err = match r {
+        Ok(Ok(())) => return py.None().into_ptr(),
+        Ok(Err(e)) => e,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic in a ringlog level method".to_owned());
+            PanicException::new_err(what)
+        }
+    };
+    err.restore(py);
+    std::ptr::null_mut()
+}
+
+macro_rules! level_methods {
+    ($($fname:ident => $level:expr, $doc:literal;)*) => {
+        $(
+            /// The `METH_FASTCALL | METH_KEYWORDS` entry point of the level
+            /// method of the same name.
+            ///
+            /// # Safety
+            /// Called by CPython only, with the arguments it passes to such a
+            /// method.
+            unsafe extern "C" fn $fname(
+                slf: *mut ffi::PyObject,
+                args: *const *mut ffi::PyObject,
+                nargs: ffi::Py_ssize_t,
+                kwnames: *mut ffi::PyObject,
+            ) -> *mut ffi::PyObject {
+                // SAFETY: CPython's calling convention for this method kind
+                // is exactly `trampoline`'s contract.
+                unsafe { trampoline(stringify!($fname), $level, slf, args, nargs, kwnames) }
+            }
+        )*
+
+        /// The level methods: name, entry point and docstring (with the
+        /// text signature `inspect.signature` reads).
+        const LEVEL_METHODS: &[(&std::ffi::CStr, ffi::PyCFunctionFastWithKeywords, &std::ffi::CStr)] = &[
+            $((
+                match std::ffi::CStr::from_bytes_with_nul(concat!(stringify!($fname), "\0").as_bytes()) {
+                    Ok(c) => c,
+                    Err(_) => panic!("method name"),
+                },
+                $fname,
+                match std::ffi::CStr::from_bytes_with_nul(
+                    concat!(stringify!($fname), "($self, msg, /, **fields)\n--\n\n", $doc, "\0").as_bytes(),
+                ) {
+                    Ok(c) => c,
+                    Err(_) => panic!("method doc"),
+                },
+            ),)*
+        ];
+    };
+}
+
+level_methods! {
+    trace => Level::TRACE, "Logs at TRACE (severity 1).";
+    debug => Level::DEBUG, "Logs at DEBUG (severity 5).";
+    info => Level::INFO, "Logs at INFO (severity 9).";
+    warning => Level::WARN, "Logs at WARN (severity 13).";
+    warn => Level::WARN, "Logs at WARN (severity 13); the same as `warning`.";
+    error => Level::ERROR, "Logs at ERROR (severity 17).";
+    critical => Level::FATAL, "Logs at FATAL (severity 21).";
+    fatal => Level::FATAL, "Logs at FATAL (severity 21); the same as `critical`.";
+}
+
+/// Installs the level methods on the `Logger` class (module init).
+pub(crate) fn install_level_methods(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    let py = ty.py();
+    for &(name, meth, doc) in LEVEL_METHODS {
+        // CPython keeps a pointer to the definition for the life of the
+        // method descriptor, i.e. of the class: leaked on purpose (eight
+        // small structs, once per process).
+        let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: meth,
+            },
+            ml_flags: (ffi::METH_FASTCALL | ffi::METH_KEYWORDS) as c_int,
+            ml_doc: doc.as_ptr(),
+        }));
+        // SAFETY: `ty` is a live type object, `def` a valid definition that
+        // lives forever, and the GIL is held (`ty` is bound).
+        let descr = unsafe {
+            Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(ty.as_type_ptr(), def))
+        }?;
+        ty.setattr(name.to_str().unwrap_or_default(), descr)?;
+    }
+    Ok(())
 }

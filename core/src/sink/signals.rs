@@ -22,9 +22,9 @@ thread_local! {
 }
 
 fn set_of(sigs: &[libc::c_int]) -> libc::sigset_t {
-    // SAFETY: an all-zero `sigset_t` is a valid value to hand to
-    // `sigemptyset`, which initialises it; `sigaddset` gets valid signal
-    // numbers and the initialised set.
+    // An all-zero `sigset_t` is a valid value to hand to `sigemptyset`,
+    // which initialises it; `sigaddset` gets valid signal numbers.
+    // SAFETY: as just said, every call gets valid, initialised arguments.
     unsafe {
         let mut s: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut s);
@@ -67,9 +67,10 @@ pub(crate) fn consume_after(err: &io::Error) {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `s` is an initialised set of a signal blocked in this thread
-    // (a precondition of `sigtimedwait`); NULL info is allowed; the zero
+    // `s` is an initialised set of a signal blocked in this thread (a
+    // precondition of `sigtimedwait`); NULL info is allowed; the zero
     // timeout makes it return at once (EAGAIN when nothing is pending).
+    // SAFETY: valid arguments, as just said.
     unsafe { libc::sigtimedwait(&s, std::ptr::null_mut(), &zero) };
 }
 
