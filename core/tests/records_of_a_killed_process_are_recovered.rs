@@ -419,3 +419,25 @@ fn records_killed_between_write_and_release_come_out_twice_with_the_same_ring_an
         .collect();
     assert_eq!(keys.len(), 300);
 }
+
+#[test]
+fn a_ring_directory_others_can_write_is_refused_and_left_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let rings = d.path().join("rings");
+    // Something shaped like a dead instance, in a directory anyone could
+    // have written it into.
+    let inst = rings.join("123-456-0123456789abcdef");
+    std::fs::create_dir_all(&inst).unwrap();
+    std::fs::write(inst.join("lock"), b"").unwrap();
+    std::fs::set_permissions(&rings, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (rep, lines) = recover_json(&rings, false);
+    assert_eq!((rep.instances, rep.records), (0, 0));
+    assert!(
+        rep.problems.iter().any(|p| p.contains("refused")),
+        "{:?}",
+        rep.problems
+    );
+    assert!(lines.is_empty());
+    assert!(inst.exists(), "nothing deleted");
+}

@@ -15,8 +15,8 @@ use ringlog::config::LevelChanges;
 use ringlog::encode::console::ConsoleEncoder;
 use ringlog::encode::json::JsonEncoder;
 use ringlog::encode::logfmt::LogfmtEncoder;
-use ringlog::encode::{Encoder, RecordMeta};
-use ringlog::record::{Fields, RecordView};
+use ringlog::encode::Encoder;
+use ringlog::record::RecordView;
 use ringlog::Config;
 use ringlog_fuzz::Val;
 use std::sync::OnceLock;
@@ -58,14 +58,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let rec = RecordView::decode(sample()).expect("the sample record decodes");
     for s in cfg.sinks.values() {
-        let meta = RecordMeta {
-            logger: b"fuzz",
-            logger_id: 1,
-            bound: Fields::empty(),
-            thread_id: 7,
-            ring_id: 0,
-            recovered: true,
-        };
+        let meta = ringlog_fuzz::plain_meta();
         let mut out = Vec::new();
         let mut json = JsonEncoder::new(s.json.clone());
         json.encode(&rec, &meta, &mut out);

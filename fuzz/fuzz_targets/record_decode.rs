@@ -44,14 +44,7 @@ fuzz_target!(|body: &[u8]| {
     let mut json = JsonEncoder::new(JsonOptions::default());
     let mut logfmt = LogfmtEncoder::new(LogfmtOptions::default());
     let mut console = ConsoleEncoder::new(ConsoleOptions::default(), true).expect("defaults");
-    let plain = RecordMeta {
-        logger: b"fuzz",
-        logger_id: 1,
-        bound: Fields::empty(),
-        thread_id: 7,
-        ring_id: 0,
-        recovered: true,
-    };
+    let plain = ringlog_fuzz::plain_meta();
     // The record's own fields as a child logger's bound fields too: every
     // key then collides once and must be renamed, never repeated.
     let bound = RecordMeta {

@@ -59,6 +59,19 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// The record metadata the encoder checks use: logger `fuzz`, no bound
+/// fields, recovered.
+pub fn plain_meta() -> ringlog::encode::RecordMeta<'static> {
+    ringlog::encode::RecordMeta {
+        logger: b"fuzz",
+        logger_id: 1,
+        bound: ringlog::record::Fields::empty(),
+        thread_id: 7,
+        ring_id: 0,
+        recovered: true,
+    }
+}
+
 /// Checks that `out` is NDJSON: every line (each ends with `\n`) is exactly
 /// one JSON object, strict RFC 8259 with no duplicate key in any object.
 /// Returns the parsed lines. Panics, naming the line, on the first bad one.
