@@ -56,6 +56,11 @@
 // handle may be used from any number of threads at once.
 typedef struct ringlog_logger ringlog_logger;
 
+// An opaque call-site handle: a logger, a level, a message and typed
+// keys, registered once. Free it with `ringlog_site_free` once no thread
+// uses it. A handle may be used from any number of threads at once.
+typedef struct ringlog_site ringlog_site;
+
 // A result code: `RINGLOG_OK` (0) or one of the `RINGLOG_E_*` values.
 typedef int32_t ringlog_result;
 
@@ -206,6 +211,17 @@ typedef struct ringlog_stats {
   // Encoded bytes failing sinks hold for retry now (a gauge).
   uint64_t bytes_pending;
 } ringlog_stats;
+
+// One key of a call site: its bytes and the type of every value given
+// for it (`RINGLOG_FIELD_NULL` .. `RINGLOG_FIELD_BYTES`; not a group).
+typedef struct ringlog_site_key {
+  // Key bytes (UTF-8); may be NULL only when `key_len` is 0.
+  const char *key;
+  // Key length in bytes (at most 65535).
+  size_t key_len;
+  // The type of this key's values.
+  ringlog_field_type type;
+} ringlog_site_key;
 
 // Success.
 #define RINGLOG_OK 0
@@ -536,6 +552,56 @@ ringlog_result ringlog_recover(const char *ring_dir,
 // The library version, e.g. `"0.1.0"`: a static NUL-terminated string.
 const char *ringlog_version(void);
 
+// Registers a call site on `logger`: every record logged through it has
+// `level`, the message `msg` (`msg_len` bytes) and the `n_keys` keys
+// with their types, and carries only its values, so a call copies no
+// key or message. The site shares the logger's name, bound fields and
+// level setting. Writes the handle to `*out` on success.
+//
+// Errors: `RINGLOG_E_NULL`, `RINGLOG_E_LEVEL`, `RINGLOG_E_FIELD` (a
+// group or unknown type code, a key over 65535 bytes, more than 65535
+// keys), `RINGLOG_E_SHUTDOWN`.
+//
+// # Safety
+// Pointer arguments follow the conventions in `include/ringlog.h`.
+ringlog_result ringlog_site_new(const struct ringlog_logger *logger,
+                                ringlog_level level,
+                                const char *msg,
+                                size_t msg_len,
+                                const struct ringlog_site_key *keys,
+                                size_t n_keys,
+                                struct ringlog_site **out);
+
+// Frees a call-site handle. NULL is ignored.
+//
+// # Safety
+// `site` is NULL or a handle not yet freed, used by no other thread.
+void ringlog_site_free(struct ringlog_site *site);
+
+// True when records of `site` would be logged (its level is enabled on
+// its logger): one relaxed load. False for NULL.
+//
+// # Safety
+// `site` is NULL or a live handle.
+bool ringlog_site_enabled(const struct ringlog_site *site);
+
+// Logs a record of `site` with `n_values` values, one per key in the
+// order the keys were registered, each read through the member of
+// `ringlog_value` that the key's type names; stamped now, with the
+// thread's current trace context. Returns at once with `RINGLOG_OK`
+// when the level is off.
+//
+// Errors: `RINGLOG_E_NULL` (site NULL, values NULL with n_values > 0),
+// `RINGLOG_E_FIELD` (n_values is not the site's key count, a text or
+// bytes value NULL with a length), `RINGLOG_E_TOO_LARGE`, `RINGLOG_E_FULL`,
+// `RINGLOG_E_SHUTDOWN`. Every record not logged is counted in the stats.
+//
+// # Safety
+// Pointer arguments follow the conventions in `include/ringlog.h`.
+ringlog_result ringlog_log_site(const struct ringlog_site *site,
+                                const union ringlog_value *values,
+                                size_t n_values);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -630,5 +696,55 @@ static inline ringlog_field ringlog_field_group(const char *k, const ringlog_fie
 #define RINGLOG_WARN(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_WARN, __VA_ARGS__)
 #define RINGLOG_ERROR(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_ERROR, __VA_ARGS__)
 #define RINGLOG_FATAL(logger, ...) RINGLOG_LOG(logger, RINGLOG_LEVEL_FATAL, __VA_ARGS__)
+
+/* Call-site values, for ringlog_log_site: one per key, in the order the keys
+ * were registered with ringlog_site_new, each of the key's type.
+ *
+ *   static const ringlog_site_key keys[] = {
+ *       {"user", 4, RINGLOG_FIELD_STR}, {"status", 6, RINGLOG_FIELD_I64}};
+ *   ringlog_site *handled;   // once, at start-up
+ *   ringlog_site_new(log, RINGLOG_LEVEL_INFO, "request handled", 15, keys, 2, &handled);
+ *   ...
+ *   ringlog_value v[] = {RINGLOG_V_STR(user), RINGLOG_V_I64(status)};
+ *   ringlog_log_site(handled, v, 2);
+ */
+static inline ringlog_value ringlog_value_strn(const char *v, size_t n) {
+  ringlog_value x;
+  memset(&x, 0, sizeof x);
+  x.str.ptr = v;
+  x.str.len = n;
+  return x;
+}
+static inline ringlog_value ringlog_value_i64(int64_t v) {
+  ringlog_value x;
+  memset(&x, 0, sizeof x);
+  x.i64 = v;
+  return x;
+}
+static inline ringlog_value ringlog_value_u64(uint64_t v) {
+  ringlog_value x;
+  memset(&x, 0, sizeof x);
+  x.u64 = v;
+  return x;
+}
+static inline ringlog_value ringlog_value_f64(double v) {
+  ringlog_value x;
+  memset(&x, 0, sizeof x);
+  x.f64 = v;
+  return x;
+}
+static inline ringlog_value ringlog_value_bool(int v) {
+  ringlog_value x;
+  memset(&x, 0, sizeof x);
+  x.boolean = v != 0;
+  return x;
+}
+#define RINGLOG_V_STR(v) ringlog_value_strn((v), (v) ? strlen(v) : 0)
+#define RINGLOG_V_STRN(v, n) ringlog_value_strn((v), (n))
+#define RINGLOG_V_BYTES(v, n) ringlog_value_strn((const char *)(v), (n))
+#define RINGLOG_V_I64(v) ringlog_value_i64((int64_t)(v))
+#define RINGLOG_V_U64(v) ringlog_value_u64((uint64_t)(v))
+#define RINGLOG_V_F64(v) ringlog_value_f64((double)(v))
+#define RINGLOG_V_BOOL(v) ringlog_value_bool((v) ? 1 : 0)
 #endif /* __cplusplus */
 #endif /* RINGLOG_MACROS_H */

@@ -1,5 +1,6 @@
 //! Hot path: one C-ABI `ringlog_log` call with a message and three fields
-//! (str, i64, f64), measured the way Quill's benchmark does: batches of 20
+//! (str, i64, f64), and the same record through a registered call site
+//! (`ringlog_log_site` with three values), measured the way Quill's benchmark does: batches of 20
 //! calls timed as a batch, a pause between batches so the flusher keeps up,
 //! and percentiles of the per-call time. The run asserts that nothing was
 //! dropped, so it measures logging, not the drop path.
@@ -85,17 +86,86 @@ fn log_one(l: *const ringlog_logger, f: &[ringlog_field; 3]) {
     black_box(rc);
 }
 
+/// The same record as a call site registered once: message and keys.
+fn site(l: *const ringlog_logger) -> *mut ringlog_site {
+    let key = |k: &'static [u8], t| ringlog_site_key {
+        key: k.as_ptr().cast(),
+        key_len: k.len(),
+        r#type: t,
+    };
+    let keys = [
+        key(b"user", RINGLOG_FIELD_STR),
+        key(b"status", RINGLOG_FIELD_I64),
+        key(b"latency_ms", RINGLOG_FIELD_F64),
+    ];
+    let msg = b"request handled";
+    let mut s = std::ptr::null_mut();
+    // SAFETY: valid logger, message, keys and out-pointer.
+    let rc = unsafe {
+        ringlog_site_new(
+            l,
+            RINGLOG_LEVEL_INFO,
+            msg.as_ptr().cast(),
+            msg.len(),
+            keys.as_ptr(),
+            3,
+            &mut s,
+        )
+    };
+    assert_eq!(rc, RINGLOG_OK);
+    s
+}
+
+fn values(user: &[u8], status: i64, latency: f64) -> [ringlog_value; 3] {
+    [
+        ringlog_value {
+            str: ringlog_bytes {
+                ptr: user.as_ptr().cast(),
+                len: user.len(),
+            },
+        },
+        ringlog_value { i64: status },
+        ringlog_value { f64: latency },
+    ]
+}
+
+#[inline(always)]
+fn log_site_one(s: *const ringlog_site, v: &[ringlog_value; 3]) {
+    // SAFETY: valid site and values.
+    black_box(unsafe { ringlog_log_site(s, v.as_ptr(), 3) });
+}
+
+/// One way of logging the common record, given the status to log.
+#[derive(Clone, Copy)]
+enum Call {
+    Fields(*const ringlog_logger),
+    Site(*const ringlog_site),
+}
+
 /// Times `batches` batches of 20 calls; returns ns per call for each batch.
-fn paced_batches(l: *const ringlog_logger, batches: usize, pause: Duration) -> Vec<f64> {
+fn paced_batches(call: Call, batches: usize, pause: Duration) -> Vec<f64> {
     let user = b"alice";
     let mut out = Vec::with_capacity(batches);
     for b in 0..batches {
-        let f = fields(user, 200 + (b % 5) as i64, 12.5);
-        let t0 = Instant::now();
-        for _ in 0..BATCH {
-            log_one(l, &f);
-        }
-        let dt = t0.elapsed();
+        let status = 200 + (b % 5) as i64;
+        let dt = match call {
+            Call::Fields(l) => {
+                let f = fields(user, status, 12.5);
+                let t0 = Instant::now();
+                for _ in 0..BATCH {
+                    log_one(l, &f);
+                }
+                t0.elapsed()
+            }
+            Call::Site(s) => {
+                let v = values(user, status, 12.5);
+                let t0 = Instant::now();
+                for _ in 0..BATCH {
+                    log_site_one(s, &v);
+                }
+                t0.elapsed()
+            }
+        };
         out.push(dt.as_nanos() as f64 / BATCH as f64);
         let until = Instant::now() + pause;
         while Instant::now() < until {
@@ -118,33 +188,32 @@ fn clock_cost_ns(clock: fn() -> u64) -> f64 {
 
 fn bench(c: &mut Criterion) {
     let l = init();
+    let s = site(l);
     let before = stats();
     // Warm up: the first record creates this thread's ring, and 300 ms of
     // logging lets the flusher calibrate the producers' clock.
     let warm = Instant::now();
     while warm.elapsed() < Duration::from_millis(300) {
-        paced_batches(l, 100, Duration::from_micros(20));
+        paced_batches(Call::Fields(l), 100, Duration::from_micros(20));
+        paced_batches(Call::Site(s), 100, Duration::from_micros(20));
     }
 
     let mut g = c.benchmark_group("hot_path");
-    g.bench_function("ringlog_log_3_fields_batch20_paced", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let f = fields(b"alice", 200, 12.5);
-            for _ in 0..iters.div_ceil(BATCH as u64) {
-                let t0 = Instant::now();
-                for _ in 0..BATCH {
-                    log_one(l, &f);
+    for (name, call) in [
+        ("ringlog_log_3_fields_batch20_paced", Call::Fields(l)),
+        ("ringlog_log_site_3_values_batch20_paced", Call::Site(s)),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters.div_ceil(BATCH as u64) {
+                    let per_call = paced_batches(call, 1, Duration::from_micros(20));
+                    total += Duration::from_nanos((per_call[0] * BATCH as f64) as u64);
                 }
-                total += t0.elapsed();
-                let until = Instant::now() + Duration::from_micros(20);
-                while Instant::now() < until {
-                    std::hint::spin_loop();
-                }
-            }
-            total
-        })
-    });
+                total
+            })
+        });
+    }
     g.bench_function("level_off_check", |b| {
         b.iter(|| {
             // SAFETY: a valid logger.
@@ -159,21 +228,42 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // Percentiles over 200,000 paced batches (4 M calls).
-    let mut per_call = paced_batches(l, 200_000, Duration::from_micros(20));
-    let p = percentiles(&mut per_call);
+    // Percentiles over 200,000 paced batches (4 M calls) of each kind of
+    // call, alternating in rounds of 10,000 batches so that both see the
+    // same moments of a noisy machine.
+    let (mut plain, mut sited) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        plain.extend(paced_batches(
+            Call::Fields(l),
+            10_000,
+            Duration::from_micros(20),
+        ));
+        sited.extend(paced_batches(
+            Call::Site(s),
+            10_000,
+            Duration::from_micros(20),
+        ));
+    }
+    let p = percentiles(&mut plain);
+    let q = percentiles(&mut sited);
     // SAFETY: no other thread uses ringlog here.
     unsafe { ringlog_flush(10_000) };
     let after = stats();
     let realtime = clock_cost_ns(ringlog::os::now_ns);
     let clock = clock_cost_ns(ringlog::clock::now_ns);
+    for (name, p) in [
+        ("ringlog_log (3 keyed fields)", &p),
+        ("ringlog_log_site (3 values)", &q),
+    ] {
+        println!(
+            "{name}: ns per call, batches of {BATCH}, 20 us pause: p50 {:.1}  p99 {:.1}  p99.9 {:.1}  mean {:.1}",
+            p.p50, p.p99, p.p999, p.mean
+        );
+    }
     println!(
-        "hot_path percentiles (ns per call, batches of {BATCH}, 20 us pause): p50 {:.1}  p99 {:.1}  p99.9 {:.1}  mean {:.1}",
-        p.p50, p.p99, p.p999, p.mean
-    );
-    println!(
-        "producer clock (ringlog::clock::now_ns): {clock:.1} ns = {:.0}% of the median call; clock_gettime(CLOCK_REALTIME): {realtime:.1} ns",
-        100.0 * clock / p.p50
+        "producer clock (ringlog::clock::now_ns): {clock:.1} ns = {:.0}% of the median keyed call, {:.0}% of the median site call; clock_gettime(CLOCK_REALTIME): {realtime:.1} ns",
+        100.0 * clock / p.p50,
+        100.0 * clock / q.p50
     );
     println!(
         "records logged {} dropped {} written {}",
@@ -186,7 +276,10 @@ fn bench(c: &mut Criterion) {
         "records were dropped while measuring"
     );
     // SAFETY: end of the run.
-    unsafe { ringlog_shutdown() };
+    unsafe {
+        ringlog_site_free(s);
+        ringlog_shutdown()
+    };
 }
 
 criterion_group!(benches, bench);

@@ -683,7 +683,16 @@ unsafe fn write_last_record(t: &Target, sig: c_int, code: c_int, addr: Option<u6
     *seq += 1;
     // SAFETY: `reserve` just gave `len` = `frame_len(body)` bytes at
     // `idx`, and `body` was sized for this head, message and fields.
-    unsafe { crate::producer::commit_record(&t.ring, cur, idx, body, &head, msg, fields) };
+    unsafe {
+        crate::producer::commit_record(
+            &t.ring,
+            cur,
+            idx,
+            body,
+            &head,
+            &crate::producer::Plain { msg, fields },
+        )
+    };
     // Ordering: Relaxed: a statistic, as in `Producer::push`.
     t.ring
         .header()

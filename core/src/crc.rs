@@ -21,7 +21,7 @@ pub(crate) fn crc32c(data: &[u8]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn has_sse42() -> bool {
+pub(crate) fn has_sse42() -> bool {
     // Compile-time when the build targets SSE4.2; otherwise std caches the
     // run-time check in an atomic.
     cfg!(target_feature = "sse4.2") || std::arch::is_x86_feature_detected!("sse4.2")

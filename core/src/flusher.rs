@@ -216,11 +216,7 @@ impl Flusher {
             rings_gen: u64::MAX,
             defs: HashMap::new(),
             last_def: None,
-            unknown: Arc::new(LoggerDef {
-                name: b"?".to_vec().into_boxed_slice(),
-                bound: Box::new([]),
-                bound_count: 0,
-            }),
+            unknown: Arc::new(LoggerDef::root(b"?")),
             entries: Vec::new(),
             order: Vec::new(),
             synth: Vec::new(),
@@ -554,6 +550,10 @@ impl Flusher {
                     self.last_def = Some((rec.logger_id, d.clone()));
                     d
                 }
+            };
+            let rec = match &def.site {
+                Some(site) => rec.with_site(&site.msg, &site.keys),
+                None => rec,
             };
             let meta = RecordMeta {
                 logger: &def.name,

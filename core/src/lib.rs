@@ -76,6 +76,8 @@ mod runtime;
 #[cfg(not(loom))]
 pub mod sink;
 #[cfg(not(loom))]
+pub mod site;
+#[cfg(not(loom))]
 mod stats;
 mod sync;
 #[cfg(not(loom))]

@@ -182,7 +182,12 @@ impl Logger {
         bound.extend_from_slice(&parent.bound);
         bound.extend_from_slice(&own);
         let rt = &self.inner.rt;
-        let (id, def) = rt.registry.define(&parent.name, bound, count as u32);
+        let (id, def) = rt.registry.define(LoggerDef {
+            name: parent.name.clone(),
+            bound: bound.into_boxed_slice(),
+            bound_count: count as u32,
+            site: None,
+        });
         Ok(Logger {
             inner: Arc::new(LoggerInner {
                 id,

@@ -11,16 +11,20 @@
 //! `[u32 body length][u32 CRC32C of the body][body]`, all integers in the
 //! machine's byte order (as the ring files). A logger body is
 //! `[u8 kind = 1][u64 id][u32 name length][name][u32 bound count][bound]`,
-//! where `bound` is the record field encoding of the bound fields.
+//! where `bound` is the record field encoding of the bound fields. A call
+//! site's body is `[u8 kind = 2][u64 id][u32 name length][name][u32 bound
+//! count][u32 bound length][bound][u8 level][u8 0][u16 key count][u32
+//! message length][message][key table]` (see `record` for the key table).
 //!
 //! A process that makes many short-lived child loggers would grow the file
 //! without end, so when retired definitions make up most of it the file is
 //! rewritten with only the live ones (a new file renamed over the old, so
 //! a reader sees one or the other, never a mix).
 
+use crate::level::Level;
 use crate::os;
-use crate::record::validate_fields;
-use crate::registry::LoggerDef;
+use crate::record::{key_table_ok, validate_fields};
+use crate::registry::{LoggerDef, SiteDef};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -32,6 +36,8 @@ pub(crate) const MAGIC: [u8; 8] = *b"RLMETA\x00\x01";
 pub(crate) const FILE_NAME: &str = "meta";
 /// Entry kind: a logger definition.
 const KIND_LOGGER: u8 = 1;
+/// Entry kind: a call-site definition.
+const KIND_SITE: u8 = 2;
 /// Largest entry body a reader accepts.
 const MAX_ENTRY: u32 = 1 << 26;
 /// Compaction starts only past this many bytes.
@@ -50,13 +56,28 @@ pub(crate) struct MetaLog {
 
 /// Serialises one logger definition as an entry (header included).
 fn entry(id: u64, def: &LoggerDef) -> Vec<u8> {
-    let mut body = Vec::with_capacity(21 + def.name.len() + def.bound.len());
-    body.push(KIND_LOGGER);
+    let mut body = Vec::with_capacity(entry_len(def) as usize - 8);
+    body.push(if def.site.is_some() {
+        KIND_SITE
+    } else {
+        KIND_LOGGER
+    });
     body.extend_from_slice(&id.to_ne_bytes());
     body.extend_from_slice(&(def.name.len() as u32).to_ne_bytes());
     body.extend_from_slice(&def.name);
     body.extend_from_slice(&def.bound_count.to_ne_bytes());
-    body.extend_from_slice(&def.bound);
+    if let Some(site) = &def.site {
+        body.extend_from_slice(&(def.bound.len() as u32).to_ne_bytes());
+        body.extend_from_slice(&def.bound);
+        body.extend_from_slice(&[site.level, 0]);
+        body.extend_from_slice(&site.count.to_ne_bytes());
+        body.extend_from_slice(&(site.msg.len() as u32).to_ne_bytes());
+        body.extend_from_slice(&site.msg);
+        body.extend_from_slice(&site.keys);
+    } else {
+        body.extend_from_slice(&def.bound);
+    }
+    debug_assert_eq!(body.len() as u64 + 8, entry_len(def));
     let mut e = Vec::with_capacity(8 + body.len());
     e.extend_from_slice(&(body.len() as u32).to_ne_bytes());
     e.extend_from_slice(&crate::crc::crc32c(&body).to_ne_bytes());
@@ -66,7 +87,11 @@ fn entry(id: u64, def: &LoggerDef) -> Vec<u8> {
 
 /// Size of the entry [`entry`] makes for `def`.
 pub(crate) fn entry_len(def: &LoggerDef) -> u64 {
-    (8 + 21 + def.name.len() + def.bound.len()) as u64
+    let site = match &def.site {
+        Some(s) => 12 + s.msg.len() + s.keys.len(),
+        None => 0,
+    };
+    (8 + 17 + def.name.len() + def.bound.len() + site) as u64
 }
 
 fn create(path: &Path) -> io::Result<File> {
@@ -228,15 +253,39 @@ fn parse_entries(mut b: &[u8], out: &mut MetaRead) {
 }
 
 fn parse_logger(b: &[u8]) -> Option<(u64, LoggerDef)> {
-    if *b.first()? != KIND_LOGGER {
+    let kind = *b.first()?;
+    if kind != KIND_LOGGER && kind != KIND_SITE {
         return None;
     }
     let id = u64_at(b, 1)?;
     let nlen = u32_at(b, 9)? as usize;
     let name = b.get(13..13usize.checked_add(nlen)?)?;
-    let at = 13 + nlen;
+    let mut at = 13 + nlen;
     let count = u32_at(b, at)?;
-    let bound = &b[at + 4..];
+    at += 4;
+    let (bound, site) = if kind == KIND_SITE {
+        let blen = u32_at(b, at)? as usize;
+        let bound = b.get(at + 4..(at + 4).checked_add(blen)?)?;
+        at += 4 + blen;
+        let level = *b.get(at)?;
+        Level::from_number(level)?;
+        let kcount = u16::from_ne_bytes(b.get(at + 2..at + 4)?.try_into().ok()?);
+        let mlen = u32_at(b, at + 4)? as usize;
+        let msg = b.get(at + 8..(at + 8).checked_add(mlen)?)?;
+        let keys = &b[at + 8 + mlen..];
+        if !key_table_ok(keys, kcount) {
+            return None;
+        }
+        let site = SiteDef {
+            level,
+            msg: msg.into(),
+            keys: keys.into(),
+            count: kcount,
+        };
+        (bound, Some(site))
+    } else {
+        (&b[at..], None)
+    };
     if validate_fields(bound, count, 0).ok()? != bound.len() {
         return None;
     }
@@ -246,6 +295,7 @@ fn parse_logger(b: &[u8]) -> Option<(u64, LoggerDef)> {
             name: name.into(),
             bound: bound.into(),
             bound_count: count,
+            site,
         },
     ))
 }
@@ -261,6 +311,7 @@ mod tests {
             name: name.as_bytes().into(),
             bound: encode_fields(bound).unwrap().into_boxed_slice(),
             bound_count: bound.len() as u32,
+            site: None,
         }
     }
 
@@ -301,6 +352,40 @@ mod tests {
         assert!(read(&path, u64::MAX).problem.unwrap().contains("magic"));
         std::fs::write(&path, b"").unwrap();
         assert!(read(&path, u64::MAX).problem.unwrap().contains("truncated"));
+    }
+
+    #[test]
+    fn call_site_definitions_round_trip_and_bad_key_tables_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let mut m = MetaLog::create(d.path()).unwrap();
+        let mut keys = vec![crate::record::tag::STR, 0];
+        keys.extend_from_slice(&4u16.to_ne_bytes());
+        keys.extend_from_slice(b"user");
+        let mut site = def("api", &[Field::i64("shard", 2)]);
+        site.site = Some(SiteDef {
+            level: 9,
+            msg: b"request handled".to_vec().into_boxed_slice(),
+            keys: keys.clone().into_boxed_slice(),
+            count: 1,
+        });
+        m.append(4, &site).unwrap();
+        assert_eq!(m.total, MAGIC.len() as u64 + entry_len(&site));
+        // A key table that does not match its count is a damaged entry.
+        let mut bad = def("api", &[]);
+        bad.site = Some(SiteDef {
+            level: 9,
+            msg: Box::new([]),
+            keys: keys.into_boxed_slice(),
+            count: 2,
+        });
+        m.append(5, &bad).unwrap();
+        let r = read(&d.path().join(FILE_NAME), u64::MAX);
+        assert_eq!(r.bad_entries, 1);
+        let got = &r.defs[&4];
+        assert_eq!((&*got.name, got.bound_count), (&b"api"[..], 1));
+        let s = got.site.as_ref().unwrap();
+        assert_eq!((s.level, &*s.msg, s.count), (9, &b"request handled"[..], 1));
+        assert!(!r.defs.contains_key(&5));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::logger::LoggerInner;
 use crate::record::{self, Head};
 use crate::ring::{frame_header, frame_len, kind, ProducerCursor, Ring, MAX_BODY};
 use crate::runtime::{Shared, RUNNING};
+use crate::site::{ArgSource, SiteInner};
 use crate::stats::Counters;
 use crate::sync::Ordering;
 use crate::value::FieldSource;
@@ -47,6 +48,58 @@ thread_local! {
     static PRODUCERS: RefCell<Vec<Producer>> = const { RefCell::new(Vec::new()) };
 }
 
+/// What a record frame holds after the frame header: written by
+/// [`commit_record`] into space sized for it.
+pub(crate) trait Body {
+    /// Writes the `len`-byte record body for `head` and returns its
+    /// CRC32C.
+    ///
+    /// # Safety
+    /// `dst` is valid for `len` bytes, the length this body was sized at.
+    unsafe fn write(&self, dst: *mut u8, len: u64, head: &Head<'_>) -> u32;
+}
+
+/// A record with its own message and keyed fields.
+pub(crate) struct Plain<'a, F> {
+    pub msg: &'a [u8],
+    pub fields: &'a [F],
+}
+
+impl<F: FieldSource> Body for Plain<'_, F> {
+    #[inline(always)]
+    unsafe fn write(&self, dst: *mut u8, len: u64, head: &Head<'_>) -> u32 {
+        // SAFETY: forwarded: sized by `record_len` for this message and
+        // these fields.
+        unsafe {
+            record::write_record(dst, head, self.msg, self.fields);
+            crate::crc::crc32c(std::slice::from_raw_parts(dst, len as usize))
+        }
+    }
+}
+
+/// A call-site record: the values of a registered site.
+struct SiteBody<'a, A> {
+    site: &'a SiteInner,
+    values: &'a [A],
+}
+
+impl<A: ArgSource> Body for SiteBody<'_, A> {
+    #[inline(always)]
+    unsafe fn write(&self, dst: *mut u8, len: u64, head: &Head<'_>) -> u32 {
+        // SAFETY: forwarded: sized by `record_len` over `site::values_len`.
+        unsafe {
+            record::write_site_record(
+                dst,
+                len,
+                head,
+                self.site.word3,
+                &self.site.tags,
+                self.values,
+            )
+        }
+    }
+}
+
 /// Logs a record whose level the caller has already checked.
 #[inline]
 pub(crate) fn log<F: FieldSource>(
@@ -58,17 +111,17 @@ pub(crate) fn log<F: FieldSource>(
     fields: &[F],
 ) -> Result<(), LogError> {
     let rt = &logger.rt;
-    // Ordering: Relaxed: a record racing with shutdown is either refused
-    // here or drained by the final flush (see `Runtime::shutdown`).
-    if rt.state.load(Ordering::Relaxed) != RUNNING || rt.forked() {
-        Counters::bump(&rt.counters.rejected_shutdown);
-        return Err(LogError::Shutdown);
+    if !accepting(rt) {
+        return Err(refuse(rt));
     }
     let flen = match record::fields_len(fields, 0) {
         Ok(n) if fields.len() <= u16::MAX as usize => n,
         Ok(_) => return Err(reject_invalid(rt, record::RecordError::TooMany)),
         Err(e) => return Err(reject_invalid(rt, e)),
     };
+    if msg.len() > u32::MAX as usize {
+        return Err(too_large(rt));
+    }
     let cur_ctx;
     let ctx = match ctx {
         Some(c) => Some(c),
@@ -78,15 +131,6 @@ pub(crate) fn log<F: FieldSource>(
         }
     };
     let body = record::record_len(ctx.is_some(), msg.len(), flen) as u64;
-    if body > MAX_BODY || frame_len(body) > rt.max_frame || msg.len() > u32::MAX as usize {
-        Counters::bump(&rt.counters.rejected_too_large);
-        return Err(LogError::TooLarge);
-    }
-    let ts_ns = if ts_ns == 0 {
-        crate::clock::now_ns()
-    } else {
-        ts_ns
-    };
     let head = Head {
         ts_ns,
         seq: 0,
@@ -94,6 +138,63 @@ pub(crate) fn log<F: FieldSource>(
         level: level.number(),
         ctx,
     };
+    emit(rt, head, body, &Plain { msg, fields })
+}
+
+/// Logs a call-site record whose level the caller has already checked.
+#[inline]
+pub(crate) fn log_site<A: ArgSource>(site: &SiteInner, values: &[A]) -> Result<(), LogError> {
+    let rt = &site.logger.rt;
+    if !accepting(rt) {
+        return Err(refuse(rt));
+    }
+    let vlen = match crate::site::values_len(site, values) {
+        Ok(n) => n,
+        Err(e) => return Err(reject_invalid(rt, e)),
+    };
+    let ctx = context::current();
+    let body = record::record_len(ctx.is_some(), 0, vlen) as u64;
+    let head = Head {
+        ts_ns: 0,
+        seq: 0,
+        logger_id: site.logger.id,
+        level: site.level.number(),
+        ctx: ctx.as_ref(),
+    };
+    emit(rt, head, body, &SiteBody { site, values })
+}
+
+/// True while the runtime takes records (not shut down, not inherited
+/// through fork).
+#[inline(always)]
+fn accepting(rt: &Shared) -> bool {
+    // Ordering: Relaxed: a record racing with shutdown is either refused
+    // here or drained by the final flush (see `Runtime::shutdown`).
+    rt.state.load(Ordering::Relaxed) == RUNNING && !rt.forked()
+}
+
+#[cold]
+fn refuse(rt: &Shared) -> LogError {
+    Counters::bump(&rt.counters.rejected_shutdown);
+    LogError::Shutdown
+}
+
+#[cold]
+fn too_large(rt: &Shared) -> LogError {
+    Counters::bump(&rt.counters.rejected_too_large);
+    LogError::TooLarge
+}
+
+/// The shared tail of a log call: the size check, the clock (when
+/// `head.ts_ns` is 0), this thread's producer, and the push.
+#[inline(always)]
+fn emit<B: Body>(rt: &Arc<Shared>, mut head: Head<'_>, body: u64, b: &B) -> Result<(), LogError> {
+    if body > MAX_BODY || frame_len(body) > rt.max_frame {
+        return Err(too_large(rt));
+    }
+    if head.ts_ns == 0 {
+        head.ts_ns = crate::clock::now_ns();
+    }
     let r = PRODUCERS.try_with(|cell| {
         let Ok(mut list) = cell.try_borrow_mut() else {
             // Logging from inside a log call (a signal handler, say).
@@ -113,7 +214,7 @@ pub(crate) fn log<F: FieldSource>(
                 list.last_mut().expect("just pushed")
             }
         };
-        p.push(head, body, msg, fields)
+        p.push(head, body, b)
     });
     match r {
         Ok(r) => r,
@@ -125,31 +226,26 @@ pub(crate) fn log<F: FieldSource>(
 }
 
 /// Writes a record frame into space `reserve` gave at `idx` (the frame of
-/// a `body`-byte record, sized by `record_len`) and commits it: body, its
-/// CRC32C, the frame header, then the Release store of the cursor.
+/// a `body`-byte record) and commits it: body, its CRC32C, the frame
+/// header, then the Release store of the cursor.
 ///
 /// # Safety
 /// `idx` must come from `ring.reserve(cur, frame_len(body))` on this
-/// producer's cursor, not yet committed, and `body` must be the
-/// `record_len` of exactly this head, message and fields.
+/// producer's cursor, not yet committed, and `body` must be the length
+/// `b` writes for this head.
 #[inline(always)]
-pub(crate) unsafe fn commit_record<F: FieldSource>(
+pub(crate) unsafe fn commit_record<B: Body>(
     ring: &Ring,
     cur: &mut ProducerCursor,
     idx: u64,
     body: u64,
     head: &Head<'_>,
-    msg: &[u8],
-    fields: &[F],
+    b: &B,
 ) {
     let p = ring.ptr(idx);
     // SAFETY: per the contract, `frame_len(body)` bytes at `idx` are ours
-    // until commit, and the body is exactly what `write_record` writes.
-    let crc = unsafe {
-        let b = p.add(8);
-        record::write_record(b, head, msg, fields);
-        crate::crc::crc32c(std::slice::from_raw_parts(b, body as usize))
-    };
+    // until commit, and the body is exactly what `b` writes.
+    let crc = unsafe { b.write(p.add(8), body, head) };
     ring.write(idx, &frame_header(kind::RECORD, body, crc));
     ring.commit(cur, frame_len(body));
 }
@@ -178,13 +274,7 @@ impl Producer {
     }
 
     #[inline]
-    fn push<F: FieldSource>(
-        &mut self,
-        mut head: Head<'_>,
-        body: u64,
-        msg: &[u8],
-        fields: &[F],
-    ) -> Result<(), LogError> {
+    fn push<B: Body>(&mut self, mut head: Head<'_>, body: u64, b: &B) -> Result<(), LogError> {
         if self.pending > 0 {
             self.report_drops();
         }
@@ -202,7 +292,7 @@ impl Producer {
             },
         };
         // SAFETY: `reserve` just gave this producer `len` bytes at `idx`.
-        unsafe { commit_record(&self.ring, &mut self.cur, idx, body, &head, msg, fields) };
+        unsafe { commit_record(&self.ring, &mut self.cur, idx, body, &head, b) };
         self.committed += 1;
         // Ordering: Relaxed: single writer; a statistic. It shares the
         // cache line of the cursor just stored.

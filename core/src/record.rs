@@ -24,6 +24,15 @@
 //!
 //! The same field encoding stores a child logger's bound fields in the
 //! registry, so they are copied once, when the child is made.
+//!
+//! A call-site record (flag bit 1) has the same fixed part with a message
+//! length of 0; its "logger id" names a call site, whose definition holds
+//! the logger's name and bound fields, the message and a key table. The
+//! key table is the field encoding without values (`tag u8, 0 u8,
+//! key_len u16, key bytes` per field), and the record's fields are the
+//! values alone, one per key-table entry, in a word encoding (every value
+//! whole 8-byte words, see [`site_value_at`]) so that the producer stores
+//! and checksums words only.
 
 use crate::context::TraceContext;
 use crate::level::Level;
@@ -57,6 +66,10 @@ pub(crate) const CTX_LEN: usize = 32;
 /// Groups nest at most this deep.
 pub const MAX_DEPTH: usize = 32;
 const FLAG_CTX: u8 = 1;
+/// Flag bit 1: a call-site record (see [`crate::site`]): the message is
+/// empty and the fields are values only, their keys and types held by the
+/// site's definition under the record's logger id.
+pub(crate) const FLAG_SITE: u8 = 2;
 
 /// Why a record cannot be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +100,18 @@ pub enum RecordError {
     TooDeep,
     /// More than 65,535 top-level fields, or a value over 4 GiB.
     TooMany,
+    /// A call site got a different number of values than it has keys.
+    ArgCount {
+        /// Keys the site was registered with.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// A call-site value's type is not the one its key was registered with.
+    ArgType {
+        /// Index of the value.
+        index: usize,
+    },
 }
 
 impl fmt::Display for RecordError {
@@ -110,6 +135,15 @@ impl fmt::Display for RecordError {
             RecordError::TooDeep => write!(f, "groups nest deeper than {MAX_DEPTH} levels"),
             RecordError::TooMany => {
                 write!(f, "more than 65535 top-level fields, or a value over 4 GiB")
+            }
+            RecordError::ArgCount { expected, got } => {
+                write!(f, "the call site has {expected} keys but got {got} values")
+            }
+            RecordError::ArgType { index } => {
+                write!(
+                    f,
+                    "value {index}: type differs from the one the call site registered"
+                )
             }
         }
     }
@@ -328,6 +362,135 @@ pub(crate) unsafe fn write_record<F: FieldSource>(
     write_fields(&mut w, fields);
 }
 
+/// Writes a call-site record body and returns its CRC32C: the fixed part
+/// (with `word3`, the site's level, flags and count, plus the
+/// trace-context flag), the trace context, then each value in the word
+/// encoding ([`site_value_at`]). Every piece is a whole 8-byte word, so on
+/// CPUs with SSE4.2 the CRC is taken word by word as the words are
+/// stored, without reading the body back.
+///
+/// # Safety
+/// `dst` must be valid for `body` bytes, where `body` is
+/// `record_len(h.ctx.is_some(), 0, vlen)` and `vlen` is what
+/// `site::values_len` returned for these `tags` and `values`.
+#[inline(always)]
+pub(crate) unsafe fn write_site_record<A: crate::site::ArgSource>(
+    dst: *mut u8,
+    body: u64,
+    h: &Head<'_>,
+    word3: u64,
+    tags: &[u8],
+    values: &[A],
+) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::crc::has_sse42() {
+            // SAFETY: the CPU has SSE4.2; the rest is this function's
+            // contract.
+            return unsafe { write_site_sse42(dst, h, word3, tags, values) };
+        }
+    }
+    // SAFETY: this function's contract.
+    unsafe {
+        write_site_words::<A, false>(dst, h, word3, tags, values);
+        crate::crc::crc32c(std::slice::from_raw_parts(dst, body as usize))
+    }
+}
+
+/// [`write_site_words`] with the CRC taken as it goes.
+///
+/// # Safety
+/// The CPU supports SSE4.2, and as [`write_site_record`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+unsafe fn write_site_sse42<A: crate::site::ArgSource>(
+    dst: *mut u8,
+    h: &Head<'_>,
+    word3: u64,
+    tags: &[u8],
+    values: &[A],
+) -> u32 {
+    // SAFETY: forwarded.
+    !(unsafe { write_site_words::<A, true>(dst, h, word3, tags, values) } as u32)
+}
+
+/// Stores the words of a call-site record body; with `CRC`, returns the
+/// running CRC32C state over them (SSE4.2 only; the caller must have it).
+///
+/// # Safety
+/// As [`write_site_record`]; with `CRC`, the CPU supports SSE4.2.
+#[inline(always)]
+unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
+    dst: *mut u8,
+    h: &Head<'_>,
+    word3: u64,
+    tags: &[u8],
+    values: &[A],
+) -> u64 {
+    use crate::site::Arg;
+    let mut p = dst.cast::<u64>();
+    let mut crc: u64 = 0xffff_ffff;
+    macro_rules! put {
+        ($w:expr) => {{
+            let w: u64 = $w;
+            // SAFETY: the body was sized for every word stored here
+            // (`record_len` over `site::values_len`, which counts the same
+            // words for the same values).
+            unsafe {
+                std::ptr::write_unaligned(p, w);
+                p = p.add(1);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if CRC {
+                // SAFETY: `CRC` is set only on CPUs with SSE4.2.
+                crc = unsafe { std::arch::x86_64::_mm_crc32_u64(crc, u64::from_le(w)) };
+            }
+        }};
+    }
+    put!(h.ts_ns);
+    put!(h.seq);
+    put!(h.logger_id);
+    if let Some(ctx) = h.ctx {
+        put!(word3 | u64::from_ne_bytes([0, FLAG_CTX, 0, 0, 0, 0, 0, 0]));
+        let id = &ctx.trace_id;
+        put!(u64::from_ne_bytes(id[..8].try_into().unwrap_or_default()));
+        put!(u64::from_ne_bytes(id[8..].try_into().unwrap_or_default()));
+        put!(u64::from_ne_bytes(ctx.span_id));
+        put!(u64::from_ne_bytes([ctx.flags, 0, 0, 0, 0, 0, 0, 0]));
+    } else {
+        put!(word3);
+    }
+    for (&t, v) in tags.iter().zip(values) {
+        // `values_len` accepted every value; the contract of `ArgSource`
+        // makes this second read give the same answer.
+        match v.arg(t) {
+            Ok(Arg::Word(x)) if t != tag::NULL => {
+                put!(if t == tag::BOOL { (x != 0) as u64 } else { x })
+            }
+            Ok(Arg::Bytes(s)) => {
+                put!(s.len() as u64);
+                let mut src = s.as_ptr();
+                let mut left = s.len();
+                while left >= 8 {
+                    // SAFETY: 8 bytes remain in `s` at `src`.
+                    put!(unsafe { std::ptr::read_unaligned(src.cast::<u64>()) });
+                    // SAFETY: still inside `s` (or one past its end).
+                    src = unsafe { src.add(8) };
+                    left -= 8;
+                }
+                if left > 0 {
+                    let mut last = [0u8; 8];
+                    // SAFETY: `left` bytes remain at `src`; `last` holds 8.
+                    unsafe { copy_small(src, last.as_mut_ptr(), left) };
+                    put!(u64::from_ne_bytes(last));
+                }
+            }
+            _ => {}
+        }
+    }
+    crc
+}
+
 /// Writes fields that [`fields_len`] accepted.
 #[inline]
 pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
@@ -442,6 +605,9 @@ pub struct RecordView<'a> {
     pub msg: &'a [u8],
     /// The record's own fields (bound fields come from the logger).
     pub fields: Fields<'a>,
+    /// A call-site record: `logger_id` names the site, and the message
+    /// and keys come from its definition ([`RecordView::with_site`]).
+    pub site: bool,
 }
 
 impl<'a> RecordView<'a> {
@@ -450,8 +616,13 @@ impl<'a> RecordView<'a> {
     /// # Errors
     /// [`DecodeError`] when any length, tag or level is inconsistent; the
     /// body is never read out of bounds.
+    /// A call-site record's values can only be checked against its key
+    /// table: [`RecordView::with_site_checked`] does that.
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let r = Self::decode_head(body)?;
+        if r.site {
+            return Ok(r);
+        }
         let used = validate_fields(r.fields.buf, r.fields.count, 0)?;
         if used != r.fields.buf.len() {
             return Err(DecodeError::Invalid);
@@ -479,11 +650,15 @@ impl<'a> RecordView<'a> {
         let logger_id = rd_u64(body, 16).ok_or(Truncated)?;
         let level = Level::from_number(*body.get(24).ok_or(Truncated)?).ok_or(Invalid)?;
         let flags = *body.get(25).ok_or(Truncated)?;
-        if flags & !FLAG_CTX != 0 {
+        if flags & !(FLAG_CTX | FLAG_SITE) != 0 {
             return Err(Invalid);
         }
+        let site = flags & FLAG_SITE != 0;
         let nfields = rd_u16(body, 26).ok_or(Truncated)? as u32;
         let msg_len = rd_u32(body, 28).ok_or(Truncated)? as usize;
+        if site && msg_len != 0 {
+            return Err(Invalid);
+        }
         let mut at = FIXED_LEN;
         let trace = if flags & FLAG_CTX != 0 {
             let c = body.get(at..at + CTX_LEN).ok_or(Truncated)?;
@@ -509,9 +684,94 @@ impl<'a> RecordView<'a> {
             fields: Fields {
                 buf: rest,
                 count: nfields,
+                // A site record's fields read nothing until the key table
+                // is supplied.
+                keys: if site { Some(&[]) } else { None },
             },
+            site,
         })
     }
+
+    /// A call-site record completed from its site's definition: `msg`
+    /// and the key table `keys`. Reading the fields stays in bounds on
+    /// any input and stops at the first value that does not fit.
+    /// A record that is not a site record is returned unchanged.
+    #[inline]
+    pub fn with_site<'b>(self, msg: &'b [u8], keys: &'b [u8]) -> RecordView<'b>
+    where
+        'a: 'b,
+    {
+        if !self.site {
+            return self;
+        }
+        RecordView {
+            msg,
+            fields: Fields {
+                keys: Some(keys),
+                ..self.fields
+            },
+            ..self
+        }
+    }
+
+    /// As [`RecordView::with_site`], after checking that the values match
+    /// the key table exactly (recovery reads bodies from outside).
+    ///
+    /// # Errors
+    /// [`DecodeError`] when a value is cut short or bytes are left over.
+    pub fn with_site_checked<'b>(
+        self,
+        msg: &'b [u8],
+        keys: &'b [u8],
+    ) -> Result<RecordView<'b>, DecodeError>
+    where
+        'a: 'b,
+    {
+        if self.site
+            && validate_site_values(self.fields.buf, keys, self.fields.count)?
+                != self.fields.buf.len()
+        {
+            return Err(DecodeError::Invalid);
+        }
+        Ok(self.with_site(msg, keys))
+    }
+}
+
+/// True when `keys` is a well-formed key table of exactly `count` keys,
+/// each of a known, non-group type.
+pub(crate) fn key_table_ok(keys: &[u8], count: u16) -> bool {
+    let mut at = 0usize;
+    for _ in 0..count {
+        match key_at(keys, at) {
+            Some((t, _, next)) if t <= tag::BYTES => at = next,
+            _ => return false,
+        }
+    }
+    at == keys.len()
+}
+
+/// Checks `count` call-site values at the start of `b` against the key
+/// table `keys` (which must hold exactly `count` entries, none a group);
+/// returns the values' length.
+pub(crate) fn validate_site_values(
+    b: &[u8],
+    keys: &[u8],
+    count: u32,
+) -> Result<usize, DecodeError> {
+    let (mut k, mut at) = (0usize, 0usize);
+    for _ in 0..count {
+        let (t, _, kv) = key_at(keys, k).ok_or(DecodeError::Invalid)?;
+        if t == tag::GROUP {
+            return Err(DecodeError::Invalid);
+        }
+        let (_, next) = site_value_at(t, b, at).ok_or(DecodeError::Truncated)?;
+        k = kv;
+        at = next;
+    }
+    if k != keys.len() {
+        return Err(DecodeError::Invalid);
+    }
+    Ok(at)
 }
 
 /// Checks `count` encoded fields at the start of `b`; returns their length.
@@ -537,11 +797,56 @@ pub(crate) fn validate_fields(b: &[u8], count: u32, depth: usize) -> Result<usiz
 }
 
 /// Decodes the field at `at`; returns it and the offset after it.
+#[inline]
 fn field_at(b: &[u8], at: usize) -> Option<(FieldView<'_>, usize)> {
+    let (t, key, v) = key_at(b, at)?;
+    let (value, next) = value_at(t, b, v)?;
+    Some((FieldView { key, value }, next))
+}
+
+/// Decodes the tag and key at `at`; returns them and the offset after.
+#[inline(always)]
+fn key_at(b: &[u8], at: usize) -> Option<(u8, &[u8], usize)> {
     let t = *b.get(at)?;
     let klen = rd_u16(b, at + 2)? as usize;
     let key = b.get(at + 4..at + 4 + klen)?;
-    let v = at + 4 + klen;
+    Some((t, key, at + 4 + klen))
+}
+
+/// Decodes a call-site value of type `t` at `v` in the word encoding;
+/// returns it and the offset after. Every value is whole 8-byte words:
+/// null takes none; bool, integers and floats one; text and bytes a
+/// length word, then the bytes, zero-padded to a whole word.
+#[inline(always)]
+fn site_value_at(t: u8, b: &[u8], v: usize) -> Option<(ValueView<'_>, usize)> {
+    let (value, next) = match t {
+        tag::NULL => (ValueView::Null, v),
+        tag::BOOL => (ValueView::Bool(rd_u64(b, v)? != 0), v + 8),
+        tag::I64 => (ValueView::I64(rd_u64(b, v)? as i64), v + 8),
+        tag::U64 => (ValueView::U64(rd_u64(b, v)?), v + 8),
+        tag::F64 => (ValueView::F64(f64::from_bits(rd_u64(b, v)?)), v + 8),
+        tag::STR | tag::BYTES => {
+            let n = usize::try_from(rd_u64(b, v)?).ok()?;
+            let s = b.get(v + 8..(v + 8).checked_add(n)?)?;
+            let next = v + 8 + n.checked_add(7)? / 8 * 8;
+            if next > b.len() {
+                return None;
+            }
+            let val = if t == tag::STR {
+                ValueView::Str(s)
+            } else {
+                ValueView::Bytes(s)
+            };
+            (val, next)
+        }
+        _ => return None,
+    };
+    Some((value, next))
+}
+
+/// Decodes a value of type `t` at `v`; returns it and the offset after.
+#[inline(always)]
+fn value_at(t: u8, b: &[u8], v: usize) -> Option<(ValueView<'_>, usize)> {
     let (value, next) = match t {
         tag::NULL => (ValueView::Null, v),
         tag::BOOL => (ValueView::Bool(*b.get(v)? != 0), v + 1),
@@ -562,11 +867,11 @@ fn field_at(b: &[u8], at: usize) -> Option<(FieldView<'_>, usize)> {
             let count = rd_u32(b, v)?;
             let len = rd_u32(b, v + 4)? as usize;
             let buf = b.get(v + 8..v + 8 + len)?;
-            (ValueView::Group(Fields { buf, count }), v + 8 + len)
+            (ValueView::Group(Fields::new(buf, count)), v + 8 + len)
         }
         _ => return None,
     };
-    Some((FieldView { key, value }, next))
+    Some((value, next))
 }
 
 /// An iterator over encoded fields.
@@ -574,16 +879,23 @@ fn field_at(b: &[u8], at: usize) -> Option<(FieldView<'_>, usize)> {
 pub struct Fields<'a> {
     buf: &'a [u8],
     count: u32,
+    /// A call-site record's remaining key table; `None` when the keys are
+    /// in `buf` with the values.
+    keys: Option<&'a [u8]>,
 }
 
 impl<'a> Fields<'a> {
     /// Fields over an encoded buffer that [`validate_fields`] accepted.
     pub(crate) fn new(buf: &'a [u8], count: u32) -> Self {
-        Fields { buf, count }
+        Fields {
+            buf,
+            count,
+            keys: None,
+        }
     }
     /// An empty field list.
     pub fn empty() -> Self {
-        Fields { buf: &[], count: 0 }
+        Self::new(&[], 0)
     }
     /// How many fields remain.
     pub fn len(&self) -> usize {
@@ -602,9 +914,20 @@ impl<'a> Iterator for Fields<'a> {
         if self.count == 0 {
             return None;
         }
-        match field_at(self.buf, 0) {
-            Some((f, next)) => {
+        let got = match self.keys {
+            None => field_at(self.buf, 0).map(|(f, next)| {
                 self.buf = &self.buf[next..];
+                f
+            }),
+            Some(keys) => key_at(keys, 0).and_then(|(t, key, kv)| {
+                let (value, next) = site_value_at(t, self.buf, 0)?;
+                self.keys = Some(&keys[kv..]);
+                self.buf = &self.buf[next..];
+                Some(FieldView { key, value })
+            }),
+        };
+        match got {
+            Some(f) => {
                 self.count -= 1;
                 Some(f)
             }
@@ -732,6 +1055,149 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A site key table and a site record body with these values.
+    fn site_body(
+        keys: &[(&str, u8)],
+        values: &[Value<'_>],
+        ctx: Option<&TraceContext>,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut table = Vec::new();
+        for (k, t) in keys {
+            table.extend_from_slice(&[*t, 0]);
+            table.extend_from_slice(&(k.len() as u16).to_ne_bytes());
+            table.extend_from_slice(k.as_bytes());
+        }
+        let tags: Vec<u8> = keys.iter().map(|k| k.1).collect();
+        let vlen: usize = tags
+            .iter()
+            .zip(values)
+            .map(|(&t, v)| match (t, v) {
+                (tag::NULL, _) => 0,
+                (_, Value::Str(s) | Value::Bytes(s)) => 8 + s.len().div_ceil(8) * 8,
+                _ => 8,
+            })
+            .sum();
+        let len = record_len(ctx.is_some(), 0, vlen);
+        let mut buf = vec![0xa5u8; len];
+        let h = Head {
+            ts_ns: 42,
+            seq: 7,
+            logger_id: 3,
+            level: 13,
+            ctx,
+        };
+        let n = (tags.len() as u16).to_ne_bytes();
+        let word3 = u64::from_ne_bytes([13, FLAG_SITE, n[0], n[1], 0, 0, 0, 0]);
+        // SAFETY: buf holds exactly the body's length.
+        let crc =
+            unsafe { write_site_record(buf.as_mut_ptr(), len as u64, &h, word3, &tags, values) };
+        assert_eq!(crc, crate::crc::crc32c(&buf), "the CRC taken while writing");
+        // Written without SSE4.2 too: the same bytes.
+        let mut plain = vec![0x5au8; len];
+        // SAFETY: as above.
+        unsafe {
+            write_site_words::<Value<'_>, false>(plain.as_mut_ptr(), &h, word3, &tags, values)
+        };
+        assert_eq!(plain, buf);
+        (table, buf)
+    }
+
+    #[test]
+    fn a_site_record_decodes_through_its_key_table_for_every_kind() {
+        let keys = [
+            ("s", tag::STR),
+            ("i", tag::I64),
+            ("u", tag::U64),
+            ("f", tag::F64),
+            ("b", tag::BOOL),
+            ("x", tag::BYTES),
+            ("z", tag::NULL),
+            ("long", tag::STR),
+        ];
+        let values = [
+            Value::Str(b"text"),
+            Value::I64(i64::MIN),
+            Value::U64(u64::MAX),
+            Value::F64(-1.5),
+            Value::Bool(true),
+            Value::Bytes(&[0, 255, 7, 7, 7, 7, 7, 7]),
+            Value::Null,
+            Value::Str(b"seventeen bytes!!"),
+        ];
+        let ctx = TraceContext::new([9; 16], [8; 8], 1).unwrap();
+        for ctx in [None, Some(&ctx)] {
+            let (table, buf) = site_body(&keys, &values, ctx);
+            assert_eq!(buf.len() % 8, 0, "whole words");
+            assert!(key_table_ok(&table, keys.len() as u16));
+            let r = RecordView::decode(&buf).unwrap();
+            assert!(r.site && r.msg.is_empty());
+            assert_eq!(
+                r.fields.clone().count(),
+                0,
+                "no fields before the key table"
+            );
+            assert_eq!(
+                (r.ts_ns, r.seq, r.logger_id, r.level),
+                (42, 7, 3, Level::WARN)
+            );
+            assert_eq!(r.trace.as_ref(), ctx);
+            let r = r.with_site_checked(b"hello", &table).unwrap();
+            assert_eq!(r.msg, b"hello");
+            let got: Vec<_> = r.fields.collect();
+            assert_eq!(got.len(), keys.len());
+            for (f, (k, _)) in got.iter().zip(&keys) {
+                assert_eq!(f.key, k.as_bytes());
+            }
+            assert!(matches!(got[0].value, ValueView::Str(b"text")));
+            assert!(matches!(got[1].value, ValueView::I64(i64::MIN)));
+            assert!(matches!(got[2].value, ValueView::U64(u64::MAX)));
+            assert!(matches!(got[3].value, ValueView::F64(f) if f == -1.5));
+            assert!(matches!(got[4].value, ValueView::Bool(true)));
+            assert!(matches!(
+                got[5].value,
+                ValueView::Bytes(&[0, 255, 7, 7, 7, 7, 7, 7])
+            ));
+            assert!(matches!(got[6].value, ValueView::Null));
+            assert!(matches!(got[7].value, ValueView::Str(b"seventeen bytes!!")));
+        }
+    }
+
+    #[test]
+    fn damaged_site_values_or_key_tables_are_refused_without_panicking() {
+        let keys = [("s", tag::STR), ("i", tag::I64)];
+        let (table, buf) = site_body(&keys, &[Value::Str(b"abc"), Value::I64(5)], None);
+        // A key table of the wrong count, with a group, or cut short.
+        assert!(!key_table_ok(&table, 1) && !key_table_ok(&table, 3));
+        assert!(!key_table_ok(&table[..table.len() - 1], 2));
+        let mut grp = table.clone();
+        grp[0] = tag::GROUP;
+        assert!(!key_table_ok(&grp, 2));
+        // Every cut and every byte value at every offset: refused or read
+        // in bounds, never a panic.
+        for cut in FIXED_LEN..buf.len() {
+            let r = RecordView::decode(&buf[..cut]).unwrap();
+            assert!(
+                r.clone().with_site_checked(b"m", &table).is_err(),
+                "cut at {cut}"
+            );
+            let _ = r.with_site(b"m", &table).fields.count();
+        }
+        for i in FIXED_LEN..buf.len() {
+            for v in [0u8, 0x7f, 0xff] {
+                let mut b = buf.clone();
+                b[i] = v;
+                if let Ok(r) = RecordView::decode(&b) {
+                    let _ = r.clone().with_site_checked(b"m", &table);
+                    let _ = r.with_site(b"m", &table).fields.count();
+                }
+            }
+        }
+        // A site record must not carry a message.
+        let mut b = buf.clone();
+        b[28] = 1;
+        assert_eq!(RecordView::decode(&b).err(), Some(DecodeError::Invalid));
     }
 
     #[test]

@@ -548,16 +548,8 @@ fn recover_contents(dir: &Path, name: &str, keep: bool, visit: &mut dyn Visit, r
         rep.bad_files += 1;
         notes.push(("meta".into(), p.clone()));
     }
-    let unknown = LoggerDef {
-        name: b"?".to_vec().into_boxed_slice(),
-        bound: Box::new([]),
-        bound_count: 0,
-    };
-    let internal = LoggerDef {
-        name: b"ringlog".to_vec().into_boxed_slice(),
-        bound: Box::new([]),
-        bound_count: 0,
-    };
+    let unknown = LoggerDef::root(b"?");
+    let internal = LoggerDef::root(b"ringlog");
     // Ring files, in id order; anything else in the directory is ignored.
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
     match std::fs::read_dir(dir) {
@@ -744,6 +736,16 @@ fn drop_fields(count: u64, first: u64, last: u64) -> [Field<'static>; 3] {
 fn emit(visit: &mut dyn Visit, body: &[u8], def: &LoggerDef, logger_id: u64, r: &RingData) {
     let Ok(rec) = RecordView::decode(body) else {
         return;
+    };
+    // A call-site record whose values do not fit its site's key table (or
+    // whose site is unknown) keeps its time, level and logger, without
+    // fields.
+    let rec = match &def.site {
+        Some(site) if rec.site => rec
+            .clone()
+            .with_site_checked(&site.msg, &site.keys)
+            .unwrap_or_else(|_| rec.with_site(&site.msg, &[])),
+        _ => rec,
     };
     let meta = RecordMeta {
         logger: &def.name,

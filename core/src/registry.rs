@@ -25,9 +25,34 @@ pub(crate) struct LoggerDef {
     pub bound: Box<[u8]>,
     /// How many top-level bound fields `bound` holds.
     pub bound_count: u32,
+    /// For a call site (see [`crate::site`]): its level, message and keys.
+    pub site: Option<SiteDef>,
+}
+
+/// What a call site adds to its logger's definition.
+#[derive(Debug)]
+pub(crate) struct SiteDef {
+    /// Severity number of every record of the site.
+    pub level: u8,
+    /// The message.
+    pub msg: Box<[u8]>,
+    /// The key table: per key, `tag u8, 0 u8, key_len u16, key`.
+    pub keys: Box<[u8]>,
+    /// Number of keys.
+    pub count: u16,
 }
 
 impl LoggerDef {
+    /// A root logger's definition: a name, nothing bound.
+    pub(crate) fn root(name: &[u8]) -> Self {
+        LoggerDef {
+            name: name.into(),
+            bound: Box::new([]),
+            bound_count: 0,
+            site: None,
+        }
+    }
+
     /// The bound fields, decoded lazily.
     pub(crate) fn bound_fields(&self) -> Fields<'_> {
         Fields::new(&self.bound, self.bound_count)
@@ -62,14 +87,7 @@ impl Registry {
     /// given), for recovery by another process.
     pub(crate) fn new(meta: Option<MetaLog>) -> Self {
         let mut defs = HashMap::new();
-        defs.insert(
-            INTERNAL_LOGGER,
-            Arc::new(LoggerDef {
-                name: b"ringlog".to_vec().into_boxed_slice(),
-                bound: Box::new([]),
-                bound_count: 0,
-            }),
-        );
+        defs.insert(INTERNAL_LOGGER, Arc::new(LoggerDef::root(b"ringlog")));
         Registry {
             next_id: AtomicU64::new(1),
             defs: Mutex::new(Defs { map: defs, meta }),
@@ -79,22 +97,13 @@ impl Registry {
     }
 
     /// Adds a definition and returns its id.
-    pub(crate) fn define(
-        &self,
-        name: &[u8],
-        bound: Vec<u8>,
-        bound_count: u32,
-    ) -> (u64, Arc<LoggerDef>) {
-        debug_assert!(validate_fields(&bound, bound_count, 0) == Ok(bound.len()));
+    pub(crate) fn define(&self, def: LoggerDef) -> (u64, Arc<LoggerDef>) {
+        debug_assert!(validate_fields(&def.bound, def.bound_count, 0) == Ok(def.bound.len()));
         // Ordering: Relaxed: ids only need to be unique; the definition is
         // published to the flusher by the mutex below, before any record
         // with this id can exist.
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let def = Arc::new(LoggerDef {
-            name: name.into(),
-            bound: bound.into_boxed_slice(),
-            bound_count,
-        });
+        let def = Arc::new(def);
         let mut d = lock(&self.defs);
         // Appended before the id is returned, so before any record can
         // name it. A failed append costs recovery the logger's name only.

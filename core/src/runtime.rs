@@ -477,11 +477,7 @@ impl Runtime {
             return Logger {
                 inner: Arc::new(LoggerInner {
                     id: crate::registry::INTERNAL_LOGGER,
-                    def: Arc::new(crate::registry::LoggerDef {
-                        name: name.into(),
-                        bound: Box::new([]),
-                        bound_count: 0,
-                    }),
+                    def: Arc::new(crate::registry::LoggerDef::root(name)),
                     level: Arc::new(LevelCell::new(Level::TRACE)),
                     rt: sh.clone(),
                     child: false,
@@ -496,7 +492,7 @@ impl Runtime {
             .entry(name.into())
             .or_insert_with(|| Arc::new(LevelCell::new(sh.threshold(name))))
             .clone();
-        let (id, def) = sh.registry.define(name, Vec::new(), 0);
+        let (id, def) = sh.registry.define(crate::registry::LoggerDef::root(name));
         let l = Logger {
             inner: Arc::new(LoggerInner {
                 id,

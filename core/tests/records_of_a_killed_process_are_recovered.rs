@@ -108,16 +108,7 @@ fn records_left_in_a_killed_process_come_out_once_at_the_next_start() {
     let rings = d.path().join("rings");
     assert_eq!(instances(&rings).len(), 1, "the dead instance is left");
 
-    let (sink, out) = MemorySink::new();
-    let cfg = Config {
-        ring_dir: Some(rings.clone()),
-        ..Config::default()
-    };
-    let rt = Runtime::builder(cfg)
-        .replace_sinks()
-        .sink("mem", Box::new(sink))
-        .start()
-        .unwrap();
+    let (rt, out) = common::start_in(&rings);
     rt.logger("new").info("after recovery", &[]).unwrap();
     rt.flush(WAIT).unwrap();
     let after = parse(&out.lock().unwrap());

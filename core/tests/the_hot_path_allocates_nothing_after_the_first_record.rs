@@ -3,6 +3,7 @@
 //! ring), logging must not allocate at all.
 mod common;
 
+use ringlog::site::Kind;
 use ringlog::{Field, Level, TraceContext, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -59,6 +60,26 @@ fn the_hot_path_allocates_nothing_after_the_first_record() {
         Field::group("g", &inner),
     ];
     let ctx = TraceContext::new([1; 16], [2; 8], 1).unwrap();
+    let site = child
+        .site(
+            Level::INFO,
+            "site record",
+            &[
+                ("user", Kind::Str),
+                ("status", Kind::I64),
+                ("ok", Kind::Bool),
+                ("b", Kind::Bytes),
+                ("n", Kind::Null),
+            ],
+        )
+        .unwrap();
+    let values = [
+        Value::Str(b"alice"),
+        Value::I64(200),
+        Value::Bool(true),
+        Value::Bytes(b"\x00\x01\x02\x03\x04\x05\x06\x07\x08"),
+        Value::Null,
+    ];
     let a0 = allocs();
     child.info("first", &fields).unwrap(); // creates the ring
     assert!(allocs() > a0, "the counter sees the ring being created");
@@ -75,10 +96,12 @@ fn the_hot_path_allocates_nothing_after_the_first_record() {
         )
         .unwrap();
         log.debug("level is off for nothing", &fields).unwrap();
+        site.log(&values).unwrap();
     }
     let after = allocs();
     ringlog::context::clear_current();
     assert_eq!(after - before, 0, "the logging thread allocated");
     h.flush();
     assert_eq!(h.with_msg("request handled").len(), 10_000);
+    assert_eq!(h.with_msg("site record").len(), 10_000);
 }

@@ -20,6 +20,7 @@ mod error;
 mod field;
 mod logger;
 mod runtime;
+mod site;
 
 pub use context::*;
 pub use crash::*;
@@ -27,6 +28,7 @@ pub use error::*;
 pub use field::*;
 pub use logger::*;
 pub use runtime::*;
+pub use site::*;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -29,13 +29,13 @@ pub const RINGLOG_LEVEL_FATAL: ringlog_level = 21;
 /// handle may be used from any number of threads at once.
 #[derive(Debug)]
 pub struct ringlog_logger {
-    inner: Logger,
+    pub(crate) inner: Logger,
 }
 
 /// # Safety
 /// `p` is NULL or a handle from `ringlog_logger_get`/`_with` not yet freed.
 #[inline(always)]
-unsafe fn handle<'a>(p: *const ringlog_logger) -> Option<&'a ringlog_logger> {
+pub(crate) unsafe fn handle<'a>(p: *const ringlog_logger) -> Option<&'a ringlog_logger> {
     // SAFETY: per the function contract.
     unsafe { p.as_ref() }
 }

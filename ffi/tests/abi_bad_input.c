@@ -881,6 +881,52 @@ static void reinit_after_shutdown(void) {
   EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "x", NULL, 0), RINGLOG_E_SHUTDOWN);
 }
 
+static void call_site_bad_input(void) {
+  static const ringlog_site_key keys[] = {{"user", 4, RINGLOG_FIELD_STR}, {"n", 1, RINGLOG_FIELD_I64}};
+  ringlog_site *site = NULL;
+  EXPECT_RC(ringlog_site_new(NULL, RINGLOG_LEVEL_INFO, "m", 1, keys, 2, &site), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_INFO, "m", 1, keys, 2, NULL), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_INFO, NULL, 1, keys, 2, &site), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_INFO, "m", 1, NULL, 2, &site), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_site_new(g_app, 0, "m", 1, keys, 2, &site), RINGLOG_E_LEVEL);
+  static const ringlog_site_key group[] = {{"g", 1, RINGLOG_FIELD_GROUP}};
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_INFO, "m", 1, group, 1, &site), RINGLOG_E_FIELD);
+  EXPECT_ERROR_MENTIONS("group");
+  static const ringlog_site_key unknown[] = {{"u", 1, 99}};
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_INFO, "m", 1, unknown, 1, &site), RINGLOG_E_FIELD);
+  static const ringlog_site_key nullkey[] = {{NULL, 3, RINGLOG_FIELD_I64}};
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_INFO, "m", 1, nullkey, 1, &site), RINGLOG_E_NULL);
+  CHECK(site == NULL); /* outputs are written only on success */
+
+  static const char msg[] = "site \"record\"\n";
+  EXPECT_RC(ringlog_site_new(g_app, RINGLOG_LEVEL_WARN, msg, sizeof msg - 1, keys, 2, &site), RINGLOG_OK);
+  if (!site) return;
+  CHECK(ringlog_site_enabled(site));
+  CHECK(!ringlog_site_enabled(NULL));
+  ringlog_stats before = stats();
+  ringlog_value v[] = {RINGLOG_V_STR("al\nice"), RINGLOG_V_I64(-3)};
+  EXPECT_RC(ringlog_log_site(NULL, v, 2), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_log_site(site, NULL, 2), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_log_site(site, v, 1), RINGLOG_E_FIELD);
+  EXPECT_ERROR_MENTIONS("2 keys");
+  ringlog_value bad[] = {RINGLOG_V_STRN(NULL, 4), RINGLOG_V_I64(1)};
+  EXPECT_RC(ringlog_log_site(site, bad, 2), RINGLOG_E_FIELD);
+  ringlog_stats after = stats();
+  CHECK(after.rejected_invalid - before.rejected_invalid == 3);
+  EXPECT_RC(ringlog_log_site(site, v, 2), RINGLOG_OK);
+  CHECK(READ_NEW() == 1);
+  const jrecord *r = find_msg(msg, sizeof msg - 1);
+  CHECK_MSG(r != NULL, "the site record is not in %s", g_log);
+  if (r) {
+    CHECK(STR_IS(r, "level", "warn"));
+    CHECK(STR_IS(r, "logger", "app"));
+    CHECK(STR_IS(r, "user", "al\nice"));
+    CHECK(raw_is(r, "n", 'n', "-3"));
+  }
+  ringlog_site_free(site);
+  ringlog_site_free(NULL); /* ignored */
+}
+
 /* ----------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
@@ -918,6 +964,7 @@ int main(int argc, char **argv) {
   CASE(null_fields);
   CASE(null_pointers_inside_fields);
   CASE(field_type_out_of_range);
+  CASE(call_site_bad_input);
   CASE(level_out_of_range);
   CASE(invalid_utf8);
   CASE(embedded_nul);

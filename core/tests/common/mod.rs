@@ -170,3 +170,19 @@ pub fn with_file_sink(mut cfg: Config, path: &std::path::Path) -> Config {
         .insert("file".into(), serde_json::from_str(&json).unwrap());
     cfg
 }
+
+/// A runtime with the defaults in ring directory `rings`, writing JSON to
+/// memory: at start it recovers what dead instances there left.
+pub fn start_in(rings: &std::path::Path) -> (Runtime, Arc<Mutex<Vec<u8>>>) {
+    let (sink, out) = MemorySink::new();
+    let cfg = Config {
+        ring_dir: Some(rings.to_path_buf()),
+        ..Config::default()
+    };
+    let rt = Runtime::builder(cfg)
+        .replace_sinks()
+        .sink("mem", Box::new(sink))
+        .start()
+        .unwrap();
+    (rt, out)
+}
