@@ -96,7 +96,7 @@ typedef union ringlog_value {
   bool boolean;
   // For `RINGLOG_FIELD_STR` and `RINGLOG_FIELD_BYTES`.
   struct ringlog_bytes str;
-  // For `RINGLOG_FIELD_GROUP`.
+  // For `RINGLOG_FIELD_GROUP` and `RINGLOG_FIELD_ARRAY`.
   struct ringlog_group group;
 } ringlog_value;
 
@@ -292,6 +292,10 @@ typedef struct ringlog_site_key {
 
 // A nested group in `value.group` (written as an object).
 #define RINGLOG_FIELD_GROUP 7
+
+// A list in `value.group` (written as a JSON array): its fields' keys
+// are ignored, only their values are written.
+#define RINGLOG_FIELD_ARRAY 8
 
 // TRACE (1).
 #define RINGLOG_LEVEL_TRACE 1
@@ -674,6 +678,11 @@ static inline ringlog_field ringlog_field_group(const char *k, const ringlog_fie
   f.value.group.n = n;
   return f;
 }
+static inline ringlog_field ringlog_field_array(const char *k, const ringlog_field *items, size_t n) {
+  ringlog_field f = ringlog_field_group(k, items, n);
+  f.type = RINGLOG_FIELD_ARRAY;
+  return f;
+}
 #define RINGLOG_STR(k, v) ringlog_field_str((k), (v))
 #define RINGLOG_STRN(k, v, n) ringlog_field_strn((k), (v), (n))
 #define RINGLOG_BYTES(k, v, n) ringlog_field_bytes((k), (v), (n))
@@ -683,6 +692,8 @@ static inline ringlog_field ringlog_field_group(const char *k, const ringlog_fie
 #define RINGLOG_BOOL(k, v) ringlog_field_bool((k), (v) ? 1 : 0)
 #define RINGLOG_NULL(k) ringlog_field_of_((k), RINGLOG_FIELD_NULL)
 #define RINGLOG_GROUP(k, arr, n) ringlog_field_group((k), (arr), (n))
+/* A list: the members are fields whose keys are ignored (use "" or NULL). */
+#define RINGLOG_ARRAY(k, items, n) ringlog_field_array((k), (items), (n))
 
 /* RINGLOG_LOG(logger, level, msg, fields...): the fields array always ends
  * with a sentinel that is not passed on, so a call without fields is valid

@@ -20,7 +20,8 @@
 //! A field is `tag u8, 0 u8, key_len u16, key bytes, value`, where the value
 //! is nothing (null), 1 byte (bool), 8 bytes (i64, u64, f64), `len u32` and
 //! the bytes (str, bytes), or `count u32, byte_len u32` and the nested fields
-//! (group). The group's byte length lets a reader skip it in O(1).
+//! (group, and array: an array's members are fields with empty keys). The
+//! byte length lets a reader skip a group or an array in O(1).
 //!
 //! The same field encoding stores a child logger's bound fields in the
 //! registry, so they are copied once, when the child is made.
@@ -57,6 +58,8 @@ pub mod tag {
     pub const BYTES: u8 = 6;
     /// Nested group of fields.
     pub const GROUP: u8 = 7;
+    /// Array: a group whose members have empty keys, written as a list.
+    pub const ARRAY: u8 = 8;
 }
 
 /// Size of the fixed part of a record body.
@@ -155,16 +158,29 @@ impl fmt::Display for RecordError {
 /// A field that cannot be read or written is reported with its index.
 #[inline]
 pub(crate) fn fields_len<F: FieldSource>(fields: &[F], depth: usize) -> Result<usize, RecordError> {
+    fields_len_k::<F, true>(fields, depth)
+}
+
+/// [`fields_len`]; without `KEYED` (an array's members) keys are neither
+/// read nor written.
+#[inline(always)]
+fn fields_len_k<F: FieldSource, const KEYED: bool>(
+    fields: &[F],
+    depth: usize,
+) -> Result<usize, RecordError> {
     if depth > MAX_DEPTH {
         return Err(RecordError::TooDeep);
     }
     let mut n = 0usize;
     for (index, f) in fields.iter().enumerate() {
-        let key = f.key().ok_or(RecordError::NullKey { index })?;
-        if key.len() > u16::MAX as usize {
-            return Err(RecordError::KeyTooLong { index });
+        n += 4;
+        if KEYED {
+            let key = f.key().ok_or(RecordError::NullKey { index })?;
+            if key.len() > u16::MAX as usize {
+                return Err(RecordError::KeyTooLong { index });
+            }
+            n += key.len();
         }
-        n += 4 + key.len();
         n += match f.value() {
             ValueRef::Null => 0,
             ValueRef::Bool(_) => 1,
@@ -175,7 +191,8 @@ pub(crate) fn fields_len<F: FieldSource>(fields: &[F], depth: usize) -> Result<u
                 }
                 4 + s.len()
             }
-            ValueRef::Group(g) => group_len(g, depth)?,
+            ValueRef::Group(g) => group_len::<F, true>(g, depth)?,
+            ValueRef::Array(g) => group_len::<F, false>(g, depth)?,
             ValueRef::Invalid(InvalidField::NullPointer) => {
                 return Err(RecordError::NullValue { index })
             }
@@ -190,8 +207,11 @@ pub(crate) fn fields_len<F: FieldSource>(fields: &[F], depth: usize) -> Result<u
 /// Byte length of a group value (kept out of line so the common, flat
 /// case of [`fields_len`] inlines into the hot path).
 #[inline(never)]
-fn group_len<F: FieldSource>(g: &[F], depth: usize) -> Result<usize, RecordError> {
-    let inner = fields_len(g, depth + 1)?;
+fn group_len<F: FieldSource, const KEYED: bool>(
+    g: &[F],
+    depth: usize,
+) -> Result<usize, RecordError> {
+    let inner = fields_len_k::<F, KEYED>(g, depth + 1)?;
     if inner > u32::MAX as usize || g.len() > u32::MAX as usize {
         return Err(RecordError::TooMany);
     }
@@ -494,8 +514,15 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
 /// Writes fields that [`fields_len`] accepted.
 #[inline]
 pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
+    write_fields_k::<F, true>(w, fields)
+}
+
+/// [`write_fields`]; without `KEYED` (an array's members) every key is
+/// written empty.
+#[inline(always)]
+fn write_fields_k<F: FieldSource, const KEYED: bool>(w: &mut Writer, fields: &[F]) {
     for f in fields {
-        let key = f.key().unwrap_or(b"");
+        let key = if KEYED { f.key().unwrap_or(b"") } else { b"" };
         // One match per field: the tag, the key and the value are written
         // from the same arm (measured: fewer dispatches on the hot path).
         match f.value() {
@@ -528,7 +555,11 @@ pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
             }
             ValueRef::Group(g) => {
                 w.put_key(tag::GROUP, key);
-                write_group(w, g)
+                write_group::<F, true>(w, g)
+            }
+            ValueRef::Array(g) => {
+                w.put_key(tag::ARRAY, key);
+                write_group::<F, false>(w, g)
             }
         }
     }
@@ -536,12 +567,12 @@ pub(crate) fn write_fields<F: FieldSource>(w: &mut Writer, fields: &[F]) {
 
 /// Writes a group value (out of line, as [`group_len`]).
 #[inline(never)]
-fn write_group<F: FieldSource>(w: &mut Writer, g: &[F]) {
+fn write_group<F: FieldSource, const KEYED: bool>(w: &mut Writer, g: &[F]) {
     // fields_len already succeeded for this group.
-    let inner = fields_len(g, 0).unwrap_or(0);
+    let inner = fields_len_k::<F, KEYED>(g, 0).unwrap_or(0);
     w.put_u32(g.len() as u32);
     w.put_u32(inner as u32);
-    write_fields(w, g);
+    write_fields_k::<F, KEYED>(w, g);
 }
 
 /// Encodes fields into a fresh buffer (bound fields of a child logger).
@@ -782,7 +813,7 @@ pub(crate) fn validate_fields(b: &[u8], count: u32, depth: usize) -> Result<usiz
     let mut at = 0usize;
     for _ in 0..count {
         let (_, next) = field_at(b, at).ok_or(DecodeError::Truncated)?;
-        if b[at] == tag::GROUP {
+        if b[at] == tag::GROUP || b[at] == tag::ARRAY {
             let klen = rd_u16(b, at + 2).unwrap_or(0) as usize;
             let v = at + 4 + klen;
             let n = rd_u32(b, v).unwrap_or(0);
@@ -863,11 +894,17 @@ fn value_at(t: u8, b: &[u8], v: usize) -> Option<(ValueView<'_>, usize)> {
             };
             (val, v + 4 + n)
         }
-        tag::GROUP => {
+        tag::GROUP | tag::ARRAY => {
             let count = rd_u32(b, v)?;
             let len = rd_u32(b, v + 4)? as usize;
             let buf = b.get(v + 8..v + 8 + len)?;
-            (ValueView::Group(Fields::new(buf, count)), v + 8 + len)
+            let inner = Fields::new(buf, count);
+            let val = if t == tag::GROUP {
+                ValueView::Group(inner)
+            } else {
+                ValueView::Array(inner)
+            };
+            (val, v + 8 + len)
         }
         _ => return None,
     };
@@ -967,6 +1004,8 @@ pub enum ValueView<'a> {
     Bytes(&'a [u8]),
     /// Nested fields.
     Group(Fields<'a>),
+    /// A list: its members' keys are empty.
+    Array(Fields<'a>),
 }
 
 #[cfg(test)]
@@ -1002,6 +1041,7 @@ mod tests {
             Field::bytes("x", &[0, 255]),
             Field::group("g", &inner),
             Field::new("z", Value::Null),
+            Field::array("a", &inner),
         ];
         let ctx = TraceContext::new([9; 16], [8; 8], 1).unwrap();
         let buf = roundtrip(Some(&ctx), b"hello", &fields);
@@ -1011,7 +1051,7 @@ mod tests {
         assert_eq!(r.trace, Some(ctx));
         assert_eq!(r.msg, b"hello");
         let got: Vec<_> = r.fields.clone().collect();
-        assert_eq!(got.len(), 8);
+        assert_eq!(got.len(), 9);
         assert!(matches!(got[0].value, ValueView::Str(b"text")));
         assert!(matches!(got[1].value, ValueView::I64(i64::MIN)));
         assert!(matches!(got[2].value, ValueView::U64(u64::MAX)));
@@ -1027,6 +1067,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(got[7].key, b"z");
+        match &got[8].value {
+            ValueView::Array(a) => {
+                let a: Vec<_> = a.clone().collect();
+                assert_eq!(a.len(), 2);
+                assert!(a.iter().all(|f| f.key.is_empty()), "members have no key");
+                assert!(matches!(a[0].value, ValueView::I64(-1)));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub enum Value<'a> {
     Bytes(&'a [u8]),
     /// A nested group of fields (slog's `WithGroup`), written as an object.
     Group(&'a [Field<'a>]),
+    /// A list of values, written as a JSON array (logfmt: keys `key.0`,
+    /// `key.1`, …). The members' keys are ignored; [`Field::item`] makes
+    /// one without a key.
+    Array(&'a [Field<'a>]),
 }
 
 impl<'a> Field<'a> {
@@ -82,6 +86,14 @@ impl<'a> Field<'a> {
     pub fn group(key: &'a str, v: &'a [Field<'a>]) -> Self {
         Self::new(key, Value::Group(v))
     }
+    /// A list.
+    pub fn array(key: &'a str, v: &'a [Field<'a>]) -> Self {
+        Self::new(key, Value::Array(v))
+    }
+    /// A list member: a value without a key.
+    pub fn item(value: Value<'a>) -> Self {
+        Field { key: b"", value }
+    }
 }
 
 /// Why a field given through a foreign layout cannot be read.
@@ -112,6 +124,8 @@ pub enum ValueRef<'a, F> {
     Bytes(&'a [u8]),
     /// Nested fields.
     Group(&'a [F]),
+    /// A list; the members' keys are not read.
+    Array(&'a [F]),
     /// The field cannot be read; the record is rejected with this reason.
     Invalid(InvalidField),
 }
@@ -150,6 +164,7 @@ unsafe impl<'a> FieldSource for Field<'a> {
             Value::Bool(v) => ValueRef::Bool(v),
             Value::Bytes(b) => ValueRef::Bytes(b),
             Value::Group(g) => ValueRef::Group(g),
+            Value::Array(g) => ValueRef::Array(g),
         }
     }
 }

@@ -22,6 +22,9 @@ pub const RINGLOG_FIELD_BOOL: ringlog_field_type = 5;
 pub const RINGLOG_FIELD_BYTES: ringlog_field_type = 6;
 /// A nested group in `value.group` (written as an object).
 pub const RINGLOG_FIELD_GROUP: ringlog_field_type = 7;
+/// A list in `value.group` (written as a JSON array): its fields' keys
+/// are ignored, only their values are written.
+pub const RINGLOG_FIELD_ARRAY: ringlog_field_type = 8;
 
 /// A byte string: pointer and length. `ptr` may be NULL only when `len`
 /// is 0. Embedded NUL bytes are kept.
@@ -58,7 +61,7 @@ pub union ringlog_value {
     pub boolean: bool,
     /// For `RINGLOG_FIELD_STR` and `RINGLOG_FIELD_BYTES`.
     pub str: ringlog_bytes,
-    /// For `RINGLOG_FIELD_GROUP`.
+    /// For `RINGLOG_FIELD_GROUP` and `RINGLOG_FIELD_ARRAY`.
     pub group: ringlog_group,
 }
 
@@ -140,14 +143,19 @@ unsafe impl FieldSource for ringlog_field {
                 RINGLOG_FIELD_F64 => ValueRef::F64(self.value.f64),
                 // Read the byte, not a `bool`: C may put any value there.
                 RINGLOG_FIELD_BOOL => ValueRef::Bool(*(&self.value as *const _ as *const u8) != 0),
-                RINGLOG_FIELD_GROUP => {
+                RINGLOG_FIELD_GROUP | RINGLOG_FIELD_ARRAY => {
                     let g = self.value.group;
-                    if g.n == 0 {
-                        ValueRef::Group(&[])
+                    let members: &[ringlog_field] = if g.n == 0 {
+                        &[]
                     } else if g.fields.is_null() {
-                        ValueRef::Invalid(InvalidField::NullPointer)
+                        return ValueRef::Invalid(InvalidField::NullPointer);
                     } else {
-                        ValueRef::Group(std::slice::from_raw_parts(g.fields, g.n))
+                        std::slice::from_raw_parts(g.fields, g.n)
+                    };
+                    if self.r#type == RINGLOG_FIELD_GROUP {
+                        ValueRef::Group(members)
+                    } else {
+                        ValueRef::Array(members)
                     }
                 }
                 t => ValueRef::Invalid(InvalidField::UnknownType(t)),

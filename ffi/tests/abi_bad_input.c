@@ -566,15 +566,38 @@ static void null_pointers_inside_fields(void) {
   }
 }
 
+static void arrays_are_written_as_lists(void) {
+  /* Members' keys are ignored, even a NULL key with a length. */
+  ringlog_field inner[] = {RINGLOG_STR("", "x"), RINGLOG_I64("", 2)};
+  ringlog_field items[] = {
+      RINGLOG_I64("", 1),
+      {.key = NULL, .key_len = 5, .type = RINGLOG_FIELD_STR, .value = {.str = {"a\n", 2}}},
+      RINGLOG_NULL(""),
+      RINGLOG_GROUP("", inner, 1),
+      RINGLOG_ARRAY("", inner, 2),
+  };
+  ringlog_field f[] = {RINGLOG_ARRAY("list", items, 5), RINGLOG_ARRAY("empty", NULL, 0)};
+  EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "arrays", f, 2), RINGLOG_OK);
+  ringlog_field bad[] = {RINGLOG_ARRAY("l", NULL, 2)};
+  EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "null array must not appear", bad, 1), RINGLOG_E_FIELD);
+  CHECK(READ_NEW() == 1);
+  const jrecord *r = FIND("arrays");
+  CHECK(r != NULL);
+  if (r) {
+    CHECK(raw_is(r, "list", 'a', "[1,\"a\\n\",null,{\"\":\"x\"},[\"x\",2]]"));
+    CHECK(raw_is(r, "empty", 'a', "[]"));
+  }
+}
+
 static void field_type_out_of_range(void) {
   ringlog_stats before = stats();
   ringlog_field f[] = {RINGLOG_I64("fine", 1),
                        {.key = "t", .key_len = 1, .type = 99, .value = {.u64 = 0}}};
   EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "type 99 must not appear", f, 2), RINGLOG_E_FIELD);
   EXPECT_ERROR_MENTIONS("99");
-  f[1].type = RINGLOG_FIELD_GROUP + 1;
-  EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "type 8 must not appear", f, 2), RINGLOG_E_FIELD);
-  EXPECT_ERROR_MENTIONS("8");
+  f[1].type = RINGLOG_FIELD_ARRAY + 1;
+  EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "type 9 must not appear", f, 2), RINGLOG_E_FIELD);
+  EXPECT_ERROR_MENTIONS("9");
   f[1].type = 0xffffffffu;
   EXPECT_RC(log_lit(g_app, RINGLOG_LEVEL_INFO, "type max must not appear", f, 2), RINGLOG_E_FIELD);
   EXPECT_ERROR_MENTIONS("4294967295");
@@ -964,6 +987,7 @@ int main(int argc, char **argv) {
   CASE(null_fields);
   CASE(null_pointers_inside_fields);
   CASE(field_type_out_of_range);
+  CASE(arrays_are_written_as_lists);
   CASE(call_site_bad_input);
   CASE(level_out_of_range);
   CASE(invalid_utf8);

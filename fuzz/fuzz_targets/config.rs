@@ -40,6 +40,10 @@ fn sample() -> &'static [u8] {
                     b"g",
                     Val::Group(vec![(b"thread", Val::U64(1)), (b"thread", Val::U64(2))]),
                 ),
+                (
+                    b"list",
+                    Val::Array(vec![Val::Str(b"a\n"), Val::Array(vec![Val::Null])]),
+                ),
             ],
         )
     })

@@ -22,7 +22,7 @@ fn walk(fields: Fields<'_>, validated: bool) -> usize {
     let mut n = 0;
     for f in fields {
         n += 1;
-        if let ValueView::Group(g) = f.value {
+        if let ValueView::Group(g) | ValueView::Array(g) = f.value {
             walk(g, validated);
         }
     }

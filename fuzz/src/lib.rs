@@ -119,6 +119,8 @@ pub enum Val<'a> {
     Bytes(&'a [u8]),
     /// Nested fields.
     Group(Vec<(&'a [u8], Val<'a>)>),
+    /// A list (members are written with empty keys).
+    Array(Vec<Val<'a>>),
 }
 
 fn put_fields(out: &mut Vec<u8>, fields: &[(&[u8], Val<'_>)]) {
@@ -133,6 +135,7 @@ fn put_fields(out: &mut Vec<u8>, fields: &[(&[u8], Val<'_>)]) {
             Val::Bool(_) => tag::BOOL,
             Val::Bytes(_) => tag::BYTES,
             Val::Group(_) => tag::GROUP,
+            Val::Array(_) => tag::ARRAY,
         };
         out.extend_from_slice(&[t, 0]);
         out.extend_from_slice(&(key.len() as u16).to_ne_bytes());
@@ -151,6 +154,15 @@ fn put_fields(out: &mut Vec<u8>, fields: &[(&[u8], Val<'_>)]) {
                 let mut inner = Vec::new();
                 put_fields(&mut inner, g);
                 out.extend_from_slice(&(g.len() as u32).to_ne_bytes());
+                out.extend_from_slice(&(inner.len() as u32).to_ne_bytes());
+                out.extend_from_slice(&inner);
+            }
+            Val::Array(items) => {
+                let members: Vec<(&[u8], Val<'_>)> =
+                    items.iter().map(|v| (&b""[..], v.clone())).collect();
+                let mut inner = Vec::new();
+                put_fields(&mut inner, &members);
+                out.extend_from_slice(&(items.len() as u32).to_ne_bytes());
                 out.extend_from_slice(&(inner.len() as u32).to_ne_bytes());
                 out.extend_from_slice(&inner);
             }

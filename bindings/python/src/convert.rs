@@ -13,7 +13,6 @@
 //! stop at [`MAX_DEPTH`]: a circular structure becomes `"<circular>"`
 //! instead of hanging, and conversion never raises into the caller.
 
-use base64::Engine;
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -50,6 +49,9 @@ pub(crate) enum FieldValue<'a> {
     Bytes(Vec<u8>),
     /// A dict (or an exception), written as a nested object.
     Group(Vec<Field<'a>>),
+    /// A list, tuple or set, written as an array (the members' keys are
+    /// empty).
+    Array(Vec<Field<'a>>),
 }
 
 /// A key and its value.
@@ -96,6 +98,7 @@ unsafe impl FieldSource for Field<'_> {
             FieldValue::Bool(v) => ValueRef::Bool(*v),
             FieldValue::Bytes(b) => ValueRef::Bytes(b),
             FieldValue::Group(g) => ValueRef::Group(g),
+            FieldValue::Array(a) => ValueRef::Array(a),
         }
     }
 }
@@ -440,7 +443,7 @@ pub(crate) fn value(obj: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> Ow
             OwnedValue::Group(dict_fields(&d, depth + 1, path))
         }),
         Kind::Seq(s) => guarded(&s, depth, path, |path| {
-            OwnedValue::Str(Cow::Owned(json_text(&seq_json(&s, depth + 1, path))))
+            OwnedValue::Array(seq_items(&s, depth + 1, path))
         }),
         Kind::Exception(e) => OwnedValue::Group(exception_fields(&e)),
     }
@@ -520,80 +523,17 @@ pub(crate) fn exception_fields(e: &Bound<'_, PyAny>) -> Vec<OwnedField> {
     out
 }
 
-fn json_text(v: &serde_json::Value) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
-}
-
-fn float_json(f: f64) -> serde_json::Value {
-    match serde_json::Number::from_f64(f) {
-        Some(n) => serde_json::Value::Number(n),
-        // The same spellings the core's JSON encoder uses for a float field.
-        None if f.is_nan() => "NaN".into(),
-        None if f > 0.0 => "Infinity".into(),
-        None => "-Infinity".into(),
-    }
-}
-
-fn json(obj: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> serde_json::Value {
-    use serde_json::Value as J;
-    match classify(obj, depth) {
-        Kind::Null => J::Null,
-        Kind::Bool(b) => J::Bool(b),
-        Kind::I64(v) => v.into(),
-        Kind::U64(v) => v.into(),
-        Kind::F64(v) => float_json(v),
-        Kind::Str(s) => J::String(s),
-        Kind::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
-        Kind::Dict(d) => json_guarded(d.as_any(), depth, path, |path| {
-            let mut m = serde_json::Map::new();
-            for item in d.items().iter() {
-                if let Ok((k, v)) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>() {
-                    m.insert(text(&k), json(&v, depth + 1, path));
-                }
-            }
-            J::Object(m)
-        }),
-        Kind::Seq(s) => json_guarded(&s, depth, path, |path| seq_json(&s, depth + 1, path)),
-        Kind::Exception(e) => {
-            let mut m = serde_json::Map::new();
-            for f in exception_fields(&e) {
-                if let OwnedValue::Str(s) = f.value {
-                    m.insert(f.key.into_owned(), J::String(s.into_owned()));
-                }
-            }
-            J::Object(m)
-        }
-    }
-}
-
-fn json_guarded(
-    obj: &Bound<'_, PyAny>,
-    depth: usize,
-    path: &mut Path,
-    f: impl FnOnce(&mut Path) -> serde_json::Value,
-) -> serde_json::Value {
-    let id = obj.as_ptr() as usize;
-    if path.contains(&id) {
-        return "<circular>".into();
-    }
-    if depth >= MAX_DEPTH {
-        return repr(obj).into();
-    }
-    path.push(id);
-    let v = f(path);
-    path.pop();
-    v
-}
-
-fn seq_json(s: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> serde_json::Value {
+/// A sequence's (or set's) members, in iteration order, as fields with
+/// empty keys; iteration stops at the first error.
+fn seq_items(s: &Bound<'_, PyAny>, depth: usize, path: &mut Path) -> Vec<OwnedField> {
     let mut out = Vec::new();
     if let Ok(it) = s.try_iter() {
         for item in it {
             match item {
-                Ok(v) => out.push(json(&v, depth, path)),
+                Ok(v) => out.push(OwnedField::new(String::new(), value(&v, depth, path))),
                 Err(_) => break,
             }
         }
     }
-    serde_json::Value::Array(out)
+    out
 }

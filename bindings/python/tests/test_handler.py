@@ -27,7 +27,7 @@ def test_message_args_name_extra_and_created(stdlog, records):
     (r,) = records()
     assert r["msg"] == "charged u1 for 12.50"
     assert r["logger"] == "stdlib.test" and r["level"] == "info"
-    assert r["order"] == 7 and r["tags"] == '["a"]'
+    assert r["order"] == 7 and r["tags"] == ["a"]
     for std in ("args", "levelno", "pathname", "created", "msecs", "thread"):
         assert std not in r or std == "thread"
 

@@ -289,7 +289,22 @@ fn write_value(stack: &mut [KeySet], value: &ValueView<'_>, out: &mut Vec<u8>) {
             out.push(b'"');
         }
         ValueView::Group(ref g) => write_group(stack, g.clone(), out),
+        ValueView::Array(ref a) => write_array(stack, a.clone(), out),
     }
+}
+
+/// Appends a list's members as an array; groups inside use the key sets
+/// in `stack`, as the list's siblings would.
+#[inline(never)]
+fn write_array(stack: &mut [KeySet], a: Fields<'_>, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, f) in a.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(stack, &f.value, out);
+    }
+    out.push(b']');
 }
 
 /// Appends a group's members as an object.
@@ -757,6 +772,37 @@ mod tests {
             &serde_json::json!({"msg": 1, "msg#2": 2, "g": {"x": 1, "x#2": 2}, "g#2": {"x": 1, "x#2": 2}})
         );
         assert_eq!(get(&p, "g#2"), &serde_json::json!({}));
+    }
+
+    #[test]
+    fn arrays_are_lists_whose_objects_dedupe_their_own_keys() {
+        let mut enc = JsonEncoder::new(JsonOptions::default());
+        let obj = [Field::i64("x", 1), Field::i64("x", 2)];
+        let nested = [Field::item(Value::Bool(false))];
+        let items = [
+            Field::item(Value::I64(-1)),
+            // A member's key is not written, whatever it is.
+            Field::str("ignored", "a\n\u{2028}"),
+            Field::item(Value::Null),
+            Field::item(Value::F64(f64::INFINITY)),
+            Field::item(Value::Bytes(&[255])),
+            Field::group("", &obj),
+            Field::array("", &nested),
+            Field::array("", &[]),
+        ];
+        let out = encode_one(
+            &mut enc,
+            b"m",
+            &[Field::array("list", &items), Field::array("list", &[])],
+        );
+        let p = parse(&out);
+        assert_eq!(
+            get(&p, "list"),
+            &serde_json::json!([-1, "a\n\u{2028}", null, "Infinity", "/w==", {"x": 1, "x#2": 2}, [false], []])
+        );
+        assert_eq!(get(&p, "list#2"), &serde_json::json!([]));
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains(r#""list":[-1,"a\n\u2028",null,"#), "{text}");
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //!   space, `=` and `"`, becomes `_` (an empty key becomes `_`), so a key never
 //!   needs quoting.
 //! * **Groups flatten** to dotted keys: group `http` with field `status`
-//!   gives `http.status=200`. An empty group writes nothing.
+//!   gives `http.status=200`. An empty group writes nothing. Lists flatten
+//!   the same way with their indices as keys: `tags.0=a tags.1=b`.
 //! * **No duplicate keys**, with the same rule as the JSON encoder, applied
 //!   to the flattened, sanitized keys of the whole line: the reserved keys in
 //!   use are claimed first, then bound and record fields in order; a key
@@ -206,7 +207,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &ValueView<'_>) {
                 out.push(b'"');
             }
         }
-        ValueView::Group(_) => {}
+        ValueView::Group(_) | ValueView::Array(_) => {}
     }
 }
 
@@ -223,17 +224,42 @@ pub(crate) fn write_flat(
     out: &mut Vec<u8>,
     style: KeyStyle<'_>,
 ) {
-    for f in fields {
-        if let ValueView::Group(g) = f.value {
-            let mark = path.len();
-            escape::logfmt_key(path, f.key);
-            path.push(b'.');
-            write_flat(keys, path, g, out, style);
-            path.truncate(mark);
-            continue;
+    write_flat_k(keys, path, fields, false, out, style)
+}
+
+/// [`write_flat`]; with `indexed` (a list's members) each key is the
+/// member's index.
+fn write_flat_k(
+    keys: &mut KeySet,
+    path: &mut Vec<u8>,
+    fields: Fields<'_>,
+    indexed: bool,
+    out: &mut Vec<u8>,
+    style: KeyStyle<'_>,
+) {
+    let mut num = Vec::new();
+    for (i, f) in fields.enumerate() {
+        let key = if indexed {
+            num.clear();
+            push_u64(&mut num, i as u64);
+            &num[..]
+        } else {
+            f.key
+        };
+        match f.value {
+            ValueView::Group(ref g) | ValueView::Array(ref g) => {
+                let mark = path.len();
+                escape::logfmt_key(path, key);
+                path.push(b'.');
+                let list = matches!(f.value, ValueView::Array(_));
+                write_flat_k(keys, path, g.clone(), list, out, style);
+                path.truncate(mark);
+            }
+            _ => {
+                write_key(keys, path, key, out, style);
+                write_value(out, &f.value);
+            }
         }
-        write_key(keys, path, f.key, out, style);
-        write_value(out, &f.value);
     }
 }
 
@@ -280,7 +306,7 @@ pub(crate) fn write_top(
     };
     let shape = shapes.shape(generation, count, f.key);
     let mut i = 0;
-    while !matches!(f.value, ValueView::Group(_)) {
+    while !matches!(f.value, ValueView::Group(_) | ValueView::Array(_)) {
         let Some(piece) = shape.piece(i, f.key) else {
             break;
         };
@@ -302,12 +328,13 @@ pub(crate) fn write_top(
     path.clear();
     let mut recording = true;
     for f in std::iter::once(f).chain(fields) {
-        if let ValueView::Group(g) = f.value {
-            // Groups are not recorded, nor anything after one.
+        if let ValueView::Group(ref g) | ValueView::Array(ref g) = f.value {
+            // Groups and lists are not recorded, nor anything after one.
             recording = false;
             escape::logfmt_key(path, f.key);
             path.push(b'.');
-            write_flat(top, path, g, out, style);
+            let list = matches!(f.value, ValueView::Array(_));
+            write_flat_k(top, path, g.clone(), list, out, style);
             path.clear();
         } else {
             let start = out.len();
@@ -646,6 +673,31 @@ mod tests {
                 check(line);
             }
         }
+    }
+
+    #[test]
+    fn arrays_flatten_to_indexed_keys() {
+        let mut enc = LogfmtEncoder::new(LogfmtOptions::default());
+        let obj = [Field::str("k", "v w")];
+        let inner = [Field::item(Value::I64(7))];
+        let items = [
+            Field::str("ignored", "a"),
+            Field::item(Value::Null),
+            Field::group("", &obj),
+            Field::array("", &inner),
+        ];
+        let out = encode_one(
+            &mut enc,
+            b"m",
+            &[Field::array("tags", &items), Field::i64("n", 2)],
+        );
+        assert!(
+            out.ends_with(
+                b" tags.0=a tags.1=null tags.2.k=\"v w\" tags.3.0=7 n=2 thread=123 ring=1 seq=7\n"
+            ),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     #[test]
