@@ -266,11 +266,11 @@ class Group {
   static constexpr std::size_t size() noexcept { return sizeof...(Children); }
 
   /* Fills the array from the children (binding nested groups) and returns
-   * the GROUP field pointing at it. Valid while this object is neither
-   * moved nor destroyed nor bound again. */
+   * the GROUP (or ARRAY) field pointing at it. Valid while this object is
+   * neither moved nor destroyed nor bound again. */
   ringlog_field bind() noexcept {
     bind_children(std::index_sequence_for<Children...>{});
-    ringlog_field f = detail::make(key_, RINGLOG_FIELD_GROUP);
+    ringlog_field f = detail::make(key_, type_);
     f.value.group.fields = fields_.data();
     f.value.group.n = fields_.size();
     return f;
@@ -282,6 +282,10 @@ class Group {
     ((fields_[I] = detail::bind_field(std::get<I>(children_))), ...);
   }
 
+  template <class... A>
+  friend auto array(std::string_view key, A&&... items) noexcept;
+
+  ringlog_field_type type_ = RINGLOG_FIELD_GROUP;
   std::string_view key_;
   std::tuple<Children...> children_;
   std::array<ringlog_field, sizeof...(Children)> fields_;
@@ -296,6 +300,31 @@ ringlog_field detail::bind_field(Group<C...>& g) noexcept {
 template <class... Args>
 inline Group<std::decay_t<Args>...> group(std::string_view key, Args&&... children) noexcept {
   return Group<std::decay_t<Args>...>(key, std::forward<Args>(children)...);
+}
+
+namespace detail {
+/* An array member: a field, a group or an array as it is (its key is not
+ * written), any other value through field() with an empty key. */
+template <class T>
+inline decltype(auto) item(T&& v) noexcept {
+  using D = std::decay_t<T>;
+  if constexpr (is_field_like_v<D>) {
+    return std::forward<T>(v);
+  } else {
+    return field(std::string_view{}, std::forward<T>(v));
+  }
+}
+}  // namespace detail
+
+/* An ARRAY field, written as a JSON list: array("tags", "a", "b", 3,
+ * group("", field("k", 1))). Members are values, fields, groups or arrays;
+ * their keys are not written. */
+template <class... A>
+inline auto array(std::string_view key, A&&... items) noexcept {
+  Group<std::decay_t<decltype(detail::item(std::forward<A>(items)))>...> g(
+      key, detail::item(std::forward<A>(items))...);
+  g.type_ = RINGLOG_FIELD_ARRAY;
+  return g;
 }
 
 namespace detail {

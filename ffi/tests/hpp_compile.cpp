@@ -104,6 +104,19 @@ void check_fields() {
   EXPECT(kids[1].value.group.fields[0].type == RINGLOG_FIELD_STR);
   EXPECT(kids[1].value.group.fields[1].type == RINGLOG_FIELD_NULL);
   EXPECT(kids[2].type == RINGLOG_FIELD_GROUP && kids[2].value.group.n == 0);
+
+  // Arrays are groups tagged ARRAY; plain values become keyless fields.
+  auto a = ringlog::array("tags", "a", 2, ringlog::group("", ringlog::field("k", true)),
+                          ringlog::array("", 1.5), ringlog::field("ignored", nullptr));
+  static_assert(decltype(a)::size() == 5);
+  const ringlog_field af = a.bind();
+  EXPECT(af.type == RINGLOG_FIELD_ARRAY && af.value.group.n == 5);
+  const ringlog_field* items = af.value.group.fields;
+  EXPECT(items[0].type == RINGLOG_FIELD_STR && items[0].key_len == 0);
+  EXPECT(items[1].type == RINGLOG_FIELD_I64 && items[1].value.i64 == 2);
+  EXPECT(items[2].type == RINGLOG_FIELD_GROUP && items[2].value.group.n == 1);
+  EXPECT(items[3].type == RINGLOG_FIELD_ARRAY && items[3].value.group.fields[0].type == RINGLOG_FIELD_F64);
+  EXPECT(items[4].type == RINGLOG_FIELD_NULL);
 }
 
 }  // namespace
@@ -136,7 +149,7 @@ int main() {
                       ringlog::field("bool", true), ringlog::field("null", nullptr),
                       ringlog::field("bytes", ringlog::bytes(raw, sizeof raw)),
                       ringlog::group("g", ringlog::field("a", 1), ringlog::group("h", ringlog::field("b", 2))),
-                      shared_group) == RINGLOG_OK);
+                      ringlog::array("list", "x", 1, ringlog::array("", true)), shared_group) == RINGLOG_OK);
   }
   static const std::uint8_t trace_id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   static const std::uint8_t span_id[8] = {1, 2, 3, 4, 5, 6, 7, 8};

@@ -312,7 +312,9 @@ impl PyLogger {
                 }
             }
         }
-        let mut fields: Vec<Field<'_>> = Vec::with_capacity(nkw);
+        // On the stack for the usual few fields: no allocation per call.
+        let mut fields: smallvec::SmallVec<[Field<'_>; INLINE_FIELDS]> =
+            smallvec::SmallVec::with_capacity(nkw);
         let inline = keys
             .iter()
             .zip(values.iter())
