@@ -1,7 +1,8 @@
 # ringlog build, test and demo entry points. Every target installs what it
 # needs (a pinned cbindgen, Python is only used from the system).
 #
-#   make demo    build and run the C, C++ and Rust examples
+#   make demo    build and run the C, C++, Rust and Python examples
+#                (make demo-python runs the Python one alone)
 #   make test    every test: Rust unit, behaviour and doc tests, the loom
 #                model, the C ABI tests against the static and the shared
 #                library, the C++ build with -Werror, the header check,
@@ -114,6 +115,33 @@ demo: lib examples
 	$(BINDIR)/example-c
 	@echo "== C++ example (logfmt) =="
 	RINGLOG_FORMAT=logfmt $(BINDIR)/example-cpp
+	@$(MAKE) --no-print-directory demo-python
+
+# The Python example service (examples/python) in its self-test mode: it
+# serves on a free local port, sends itself a few requests and stops. The
+# virtual environment is made as test-python makes it when missing, and the
+# binding is (re)installed into it without running the tests.
+PY_DEMO_VENV := $(BUILD)/venv-python
+
+.PHONY: demo-python
+demo-python:
+	@set -e; \
+	if [ ! -x $(PY_DEMO_VENV)/bin/python ]; then \
+	  if ! $(PYTHON) -m venv $(PY_DEMO_VENV).probe >/dev/null 2>&1; then \
+	    echo "demo-python: python3 -m venv failed; installing python3-venv"; \
+	    pyver=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	    apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv "python$$pyver-venv" \
+	      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  fi; \
+	  rm -rf $(PY_DEMO_VENV).probe; \
+	  $(PYTHON) -m venv $(PY_DEMO_VENV); \
+	  $(PY_DEMO_VENV)/bin/python -m pip install -q --upgrade pip; \
+	fi; \
+	echo "demo-python: installing the binding into $(PY_DEMO_VENV)"; \
+	$(PY_DEMO_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+	@echo "== Python example (JSON) =="
+	$(PY_DEMO_VENV)/bin/python examples/python/service.py --self-test
 
 bench:
 	$(CARGO) bench -p ringlog-benches --bench hot_path --bench flusher
