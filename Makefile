@@ -1,12 +1,13 @@
 # ringlog build, test and demo entry points. Every target installs what it
 # needs (a pinned cbindgen, Python is only used from the system).
 #
-#   make demo    build and run the C, C++, Rust and Python examples
-#                (make demo-python runs the Python one alone)
+#   make demo    build and run the C, C++, Rust, Python and Node examples
+#                (make demo-python, demo-node run one alone)
 #   make test    every test: Rust unit, behaviour and doc tests, the loom
 #                model, the C ABI tests against the static and the shared
 #                library, the C++ build with -Werror, the header check,
-#                rustfmt and clippy
+#                rustfmt and clippy, the fault tests, and the Python and
+#                Node bindings' suites
 #   make bench   the criterion benchmarks (see benches/README.md);
 #                make bench-compare runs the side-by-side peer comparisons
 
@@ -92,6 +93,7 @@ FAULT_TESTS :=
 include $(sort $(wildcard ffi/tests/faults-*.mk))
 
 include bindings/python/python.mk
+include bindings/node/node.mk
 
 test-faults: $(FAULT_TESTS)
 	@echo "make test-faults: all fault tests passed ($(FAULT_TESTS))"
@@ -104,7 +106,7 @@ test-example-rust:
 	  --expect-msg "service stopping" "$$tmp/out.log"; \
 	echo "test-example-rust: passed"
 
-test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults test-python
+test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults test-python test-node
 	@echo "make test: all suites passed"
 
 # -------------------------------------------------------------------- demo
@@ -116,6 +118,7 @@ demo: lib examples
 	@echo "== C++ example (logfmt) =="
 	RINGLOG_FORMAT=logfmt $(BINDIR)/example-cpp
 	@$(MAKE) --no-print-directory demo-python
+	@$(MAKE) --no-print-directory demo-node
 
 # The Python example service (examples/python) in its self-test mode: it
 # serves on a free local port, sends itself a few requests and stops. The

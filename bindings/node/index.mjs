@@ -1,0 +1,17 @@
+// ESM entry point: the same module as `require('ringlog')`.
+import ringlog from './index.js';
+
+export const {
+  logger,
+  configure,
+  flush,
+  flushSync,
+  shutdown,
+  stats,
+  withTraceContext,
+  currentTraceContext,
+  levels,
+  version,
+  Logger,
+} = ringlog;
+export default ringlog;
