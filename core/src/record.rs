@@ -453,9 +453,9 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
     macro_rules! put {
         ($w:expr) => {{
             let w: u64 = $w;
-            // SAFETY: the body was sized for every word stored here
-            // (`record_len` over `site::values_len`, which counts the same
-            // words for the same values).
+            // `record_len` over `site::values_len` counts the same words
+            // for the same values.
+            // SAFETY: the body was sized for every word stored here.
             unsafe {
                 std::ptr::write_unaligned(p, w);
                 p = p.add(1);

@@ -73,6 +73,43 @@ pub struct Stats {
     pub bytes_pending: u64,
 }
 
+impl Stats {
+    /// Every counter with its field name, in declaration order: what the
+    /// language bindings turn into a dict or an object.
+    pub fn pairs(&self) -> [(&'static str, u64); 25] {
+        macro_rules! pairs {
+            ($($f:ident),* $(,)?) => { [$((stringify!($f), self.$f)),*] };
+        }
+        pairs!(
+            logged,
+            dropped_full,
+            rejected_too_large,
+            rejected_invalid,
+            rejected_shutdown,
+            written,
+            bytes_written,
+            write_errors,
+            sink_panics,
+            recovered,
+            recovered_instances,
+            recovery_bad_frames,
+            recovery_bad_files,
+            metadata_errors,
+            ring_high_water,
+            rings_active,
+            rings_reclaimed,
+            write_retries,
+            sync_errors,
+            sink_failures,
+            reopens,
+            truncations,
+            bytes_lost,
+            records_lost,
+            bytes_pending,
+        )
+    }
+}
+
 /// Runtime-wide counters that are not per ring.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -187,5 +224,23 @@ impl SinkCounters {
             // Ordering: Relaxed: a statistic.
             failed: self.failed.load(crate::sync::Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod pairs_tests {
+    #[test]
+    fn pairs_name_every_counter_once() {
+        let s = super::Stats {
+            logged: 1,
+            bytes_pending: 25,
+            ..Default::default()
+        };
+        let p = s.pairs();
+        // Every field is a u64: as many pairs as the struct has words.
+        assert_eq!(p.len() * 8, std::mem::size_of::<super::Stats>());
+        let names: std::collections::HashSet<_> = p.iter().map(|x| x.0).collect();
+        assert_eq!(names.len(), p.len());
+        assert_eq!((p[0], p[24]), (("logged", 1), ("bytes_pending", 25)));
     }
 }

@@ -33,9 +33,9 @@ pub struct ringlog_site_key {
 unsafe impl ArgSource for ringlog_value {
     #[inline(always)]
     fn arg(&self, t: u8) -> Result<Arg<'_>, ArgError> {
-        // SAFETY: the site fixed this value's type, so the matching union
-        // member is the one set (the header's contract); its pointer is
-        // valid for its length during the call.
+        // The site fixed this value's type, so by the header's contract
+        // the matching union member is the one set.
+        // SAFETY: that member is read; its pointer is valid for its length.
         unsafe {
             Ok(match t as ringlog_field_type {
                 RINGLOG_FIELD_STR | RINGLOG_FIELD_BYTES => {

@@ -87,9 +87,10 @@ impl Channel {
             return Err("ringlog: the record buffer must be an ArrayBuffer of at least 16 bytes");
         }
         let mut reference: sys::napi_ref = ptr::null_mut();
-        // SAFETY: as above; a reference count of 1 keeps the buffer alive
-        // (and its data where it is: an ArrayBuffer's backing store never
-        // moves) until `release` deletes the reference.
+        // A reference count of 1 keeps the buffer alive (and its data where
+        // it is: an ArrayBuffer's backing store never moves) until `release`
+        // deletes the reference.
+        // SAFETY: as above: env and value are live handles of this call.
         let st = unsafe { sys::napi_create_reference(env, value, 1, &mut reference) };
         if st != sys::Status::napi_ok {
             return Err("ringlog: could not reference the record buffer");
@@ -135,9 +136,9 @@ pub(crate) unsafe fn install(
     let fns: [(&std::ffi::CStr, Callback); 2] = [(c"emit", emit), (c"setBuffer", set_buffer)];
     for (name, cb) in fns {
         let mut f: sys::napi_value = ptr::null_mut();
-        // SAFETY: env is live (contract); `name` is NUL-terminated, `cb`
-        // has the callback signature Node-API expects, and `ch` stays
-        // valid for as long as the environment can call it.
+        // `ch` stays valid for as long as the environment can call `cb`.
+        // SAFETY: env is live (contract); `name` is NUL-terminated and `cb`
+        // has the callback signature Node-API expects.
         let st = unsafe {
             sys::napi_create_function(
                 env,
@@ -328,10 +329,11 @@ unsafe extern "C" fn emit(env: sys::napi_env, info: sys::napi_callback_info) -> 
         };
         let Some(b) = b.as_ref() else { return };
         let (data, len) = (b.data, b.len);
-        // SAFETY: `data` is the backing store of an ArrayBuffer kept alive
-        // by `b.reference`, `len` bytes long; an isolate's ArrayBuffers are
-        // only touched by its own thread, which is running this call and
-        // no JS, so nothing writes it while we read.
+        // An isolate's ArrayBuffers are only touched by its own thread,
+        // which is running this call and no JS, so nothing writes the
+        // buffer while we read it.
+        // SAFETY: `data` is the `len`-byte backing store of an ArrayBuffer
+        // kept alive by `b.reference`, unchanged while we read (above).
         let buf = unsafe { std::slice::from_raw_parts(data, len) };
         let code = std::panic::catch_unwind(|| log_record(buf)).unwrap_or(status::PANIC);
         let mut out = [0u8; 8];

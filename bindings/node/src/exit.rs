@@ -29,9 +29,10 @@ struct HookData {
 
 fn on_cleanup(d: HookData) {
     guard_quiet(|| {
+        // Node runs cleanup hooks on the environment's thread while it is
+        // alive, after its last JS.
         // SAFETY: the channel came from `channel::install` for this
-        // environment and is freed only here; Node runs cleanup hooks on the
-        // environment's thread while it is alive, after its last JS.
+        // environment and is freed only here.
         unsafe { channel::free(d.channel) };
         loggers::clear();
         let t = runtime::shutdown_timeout();

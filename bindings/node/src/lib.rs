@@ -131,36 +131,9 @@ pub fn stats(env: &Env) -> Result<Object<'_>> {
             .map(|rt| rt.stats())
             .unwrap_or_default();
         let mut o = Object::new(env)?;
-        macro_rules! put {
-            ($($f:ident),* $(,)?) => { $( o.set_named_property(stringify!($f), s.$f as f64)?; )* };
+        for (k, v) in s.pairs() {
+            o.set_named_property(k, v as f64)?;
         }
-        put!(
-            logged,
-            dropped_full,
-            rejected_too_large,
-            rejected_invalid,
-            rejected_shutdown,
-            written,
-            bytes_written,
-            write_errors,
-            sink_panics,
-            recovered,
-            recovered_instances,
-            recovery_bad_frames,
-            recovery_bad_files,
-            metadata_errors,
-            ring_high_water,
-            rings_active,
-            rings_reclaimed,
-            write_retries,
-            sync_errors,
-            sink_failures,
-            reopens,
-            truncations,
-            bytes_lost,
-            records_lost,
-            bytes_pending,
-        );
         Ok(o)
     })
 }

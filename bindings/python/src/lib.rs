@@ -125,36 +125,9 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         .map(|rt| rt.stats())
         .unwrap_or_default();
     let d = PyDict::new(py);
-    macro_rules! put {
-        ($($f:ident),* $(,)?) => { $( d.set_item(stringify!($f), s.$f)?; )* };
+    for (k, v) in s.pairs() {
+        d.set_item(k, v)?;
     }
-    put!(
-        logged,
-        dropped_full,
-        rejected_too_large,
-        rejected_invalid,
-        rejected_shutdown,
-        written,
-        bytes_written,
-        write_errors,
-        sink_panics,
-        recovered,
-        recovered_instances,
-        recovery_bad_frames,
-        recovery_bad_files,
-        metadata_errors,
-        ring_high_water,
-        rings_active,
-        rings_reclaimed,
-        write_retries,
-        sync_errors,
-        sink_failures,
-        reopens,
-        truncations,
-        bytes_lost,
-        records_lost,
-        bytes_pending,
-    );
     Ok(d)
 }
 
