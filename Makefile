@@ -122,29 +122,14 @@ demo: lib examples
 
 # The Python example service (examples/python) in its self-test mode: it
 # serves on a free local port, sends itself a few requests and stops. The
-# virtual environment is made as test-python makes it when missing, and the
-# binding is (re)installed into it without running the tests.
-PY_DEMO_VENV := $(BUILD)/venv-python
-
+# binding is (re)installed into the test environment without running the
+# tests.
 .PHONY: demo-python
-demo-python:
-	@set -e; \
-	if [ ! -x $(PY_DEMO_VENV)/bin/python ]; then \
-	  if ! $(PYTHON) -m venv $(PY_DEMO_VENV).probe >/dev/null 2>&1; then \
-	    echo "demo-python: python3 -m venv failed; installing python3-venv"; \
-	    pyver=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	    apt-get update -qq; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv "python$$pyver-venv" \
-	      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
-	  fi; \
-	  rm -rf $(PY_DEMO_VENV).probe; \
-	  $(PYTHON) -m venv $(PY_DEMO_VENV); \
-	  $(PY_DEMO_VENV)/bin/python -m pip install -q --upgrade pip; \
-	fi; \
-	echo "demo-python: installing the binding into $(PY_DEMO_VENV)"; \
-	$(PY_DEMO_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+demo-python: venv-python
+	@echo "demo-python: installing the binding into $(PY_VENV)"
+	@$(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
 	@echo "== Python example (JSON) =="
-	$(PY_DEMO_VENV)/bin/python examples/python/service.py --self-test
+	$(PY_VENV)/bin/python examples/python/service.py --self-test
 
 bench:
 	$(CARGO) bench -p ringlog-benches --bench hot_path --bench flusher
