@@ -1,13 +1,13 @@
 # ringlog build, test and demo entry points. Every target installs what it
 # needs (a pinned cbindgen, Python is only used from the system).
 #
-#   make demo    build and run the C, C++, Rust, Python and Node examples
-#                (make demo-python, demo-node run one alone)
+#   make demo    build and run the C, C++, Rust, Python, Node and Go
+#                examples (make demo-python, demo-node, demo-go run one)
 #   make test    every test: Rust unit, behaviour and doc tests, the loom
 #                model, the C ABI tests against the static and the shared
 #                library, the C++ build with -Werror, the header check,
-#                rustfmt and clippy, the fault tests, and the Python and
-#                Node bindings' suites
+#                rustfmt and clippy, the fault tests, and the Python,
+#                Node and Go bindings' suites
 #   make bench   the criterion benchmarks (see benches/README.md);
 #                make bench-compare runs the side-by-side peer comparisons
 
@@ -94,6 +94,7 @@ include $(sort $(wildcard ffi/tests/faults-*.mk))
 
 include bindings/python/python.mk
 include bindings/node/node.mk
+include bindings/go/go.mk
 
 test-faults: $(FAULT_TESTS)
 	@echo "make test-faults: all fault tests passed ($(FAULT_TESTS))"
@@ -106,7 +107,7 @@ test-example-rust:
 	  --expect-msg "service stopping" "$$tmp/out.log"; \
 	echo "test-example-rust: passed"
 
-test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults test-python test-node
+test: header-check lint test-rust test-loom test-c test-cpp test-example-rust test-faults test-python test-node test-go
 	@echo "make test: all suites passed"
 
 # -------------------------------------------------------------------- demo
@@ -119,6 +120,7 @@ demo: lib examples
 	RINGLOG_FORMAT=logfmt $(BINDIR)/example-cpp
 	@$(MAKE) --no-print-directory demo-python
 	@$(MAKE) --no-print-directory demo-node
+	@$(MAKE) --no-print-directory demo-go
 
 # The Python example service (examples/python) in its self-test mode: it
 # serves on a free local port, sends itself a few requests and stops. The

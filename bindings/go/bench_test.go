@@ -1,0 +1,102 @@
+package ringlog
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The handler's own benchmarks. The side-by-side comparison with other
+// loggers, with its figures, is in benches/compare/go.
+
+func benchLogger(b *testing.B) *slog.Logger {
+	b.Helper()
+	startFile(b, `"full_policy": "block", "block_timeout_ms": 10000`)
+	return slog.New(NewHandler(&HandlerOptions{Name: "bench"}))
+}
+
+func logAttrs(l *slog.Logger, ctx context.Context, user string) {
+	l.LogAttrs(ctx, slog.LevelInfo, "request handled",
+		slog.String("user", user), slog.Int("status", 200), slog.Float64("latency_ms", 12.5))
+}
+
+func BenchmarkLogAttrs(b *testing.B) {
+	l := benchLogger(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		logAttrs(l, ctx, "alice")
+	}
+}
+
+func BenchmarkInfo(b *testing.B) {
+	l := benchLogger(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Info("request handled", "user", "alice", "status", 200, "latency_ms", 12.5)
+	}
+}
+
+// A string in the Go heap (not a literal) is pinned for the call.
+func BenchmarkLogAttrsHeapString(b *testing.B) {
+	l := benchLogger(b)
+	ctx := context.Background()
+	user := strings.Clone("alice")
+	b.ReportAllocs()
+	for b.Loop() {
+		logAttrs(l, ctx, user)
+	}
+}
+
+func BenchmarkLogAttrsParallel(b *testing.B) {
+	l := benchLogger(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		user := strings.Clone("alice")
+		for pb.Next() {
+			logAttrs(l, ctx, user)
+		}
+	})
+}
+
+func BenchmarkGroupsAndTraceContext(b *testing.B) {
+	l := benchLogger(b).With("service", "api").WithGroup("req").With("id", "r-1")
+	ctx, _ := ContextWithTraceparent(context.Background(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	b.ReportAllocs()
+	for b.Loop() {
+		logAttrs(l, ctx, "alice")
+	}
+}
+
+// A record below ringlog's level: slog.Logger asks Enabled and stops.
+func BenchmarkDisabled(b *testing.B) {
+	l := benchLogger(b)
+	if err := Reconfigure(`{"level": "info"}`); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		l.LogAttrs(ctx, slog.LevelDebug, "request handled", slog.String("user", "alice"))
+	}
+}
+
+// Handle with ringlog's level above the record's: everything the binding
+// does for a record, and the C call, without writing into the ring.
+func BenchmarkHandleUpToTheRing(b *testing.B) {
+	benchLogger(b)
+	if err := Reconfigure(`{"level": "error"}`); err != nil {
+		b.Fatal(err)
+	}
+	h := NewHandler(nil)
+	ctx := context.Background()
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request handled", 0)
+	r.AddAttrs(slog.String("user", "alice"), slog.Int("status", 200), slog.Float64("latency_ms", 12.5))
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Handle(ctx, r)
+	}
+}

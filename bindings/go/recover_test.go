@@ -1,0 +1,83 @@
+package ringlog
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// childEnv names the directory a child test process logs into; set only
+// in the child.
+const childEnv = "RINGLOG_GO_TEST_EXIT_DIR"
+
+func TestRecordsLeftByOsExitAreRecoveredAtTheNextStart(t *testing.T) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		exitWithoutShutdown(dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRecordsLeftByOsExitAreRecoveredAtTheNextStart$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 3 {
+		t.Fatalf("child exited with %d (%v), want 3:\n%s", code, err, out)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "rings"))
+	if len(entries) == 0 {
+		t.Fatal("the child left no instance directory behind")
+	}
+
+	// The next start with the same ring directory writes them out.
+	s := &started{tb: t, dir: dir, path: filepath.Join(dir, "out.log")}
+	if err := Init(s.config("", "")); err != nil {
+		t.Fatal(err)
+	}
+	defer Shutdown()
+	seen := map[int64]int{}
+	recovered := 0
+	for _, r := range s.records() {
+		if r["logger"] != "exiting" {
+			continue
+		}
+		iv, _ := get(r, "g", "i")
+		i, _ := iv.(json.Number).Int64()
+		seen[i]++
+		if r["recovered"] == true {
+			recovered++
+			want(t, r, 7, "run")
+			want(t, r, "v", "g", "k")
+		}
+	}
+	for i := range int64(300) {
+		if seen[i] != 1 {
+			t.Errorf("record %d written %d times", i, seen[i])
+		}
+	}
+	if recovered == 0 {
+		t.Error("no record came out marked recovered")
+	}
+	st, err := Stats()
+	if err != nil || st.Recovered != uint64(recovered) || st.RecoveredInstances != 1 {
+		t.Errorf("stats: recovered %d of %d, instances %d (%v)", st.Recovered, recovered, st.RecoveredInstances, err)
+	}
+	t.Logf("%d of 300 records recovered", recovered)
+}
+
+// exitWithoutShutdown is the child: it logs 300 records with a flusher
+// that waits a minute between rounds, then leaves through os.Exit, which
+// skips ringlog's atexit handler.
+func exitWithoutShutdown(dir string) {
+	s := &started{dir: dir, path: filepath.Join(dir, "out.log")}
+	if err := Init(s.config(`"flush_interval_ms": 60000, "idle_interval_ms": 60000`, "")); err != nil {
+		os.Stderr.WriteString(err.Error())
+		os.Exit(1)
+	}
+	l := slog.New(NewHandler(&HandlerOptions{Name: "exiting"})).With("run", 7).WithGroup("g").With("k", "v")
+	for i := range 300 {
+		l.Info("before exit", "i", i)
+	}
+	os.Exit(3)
+}
