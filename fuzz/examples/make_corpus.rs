@@ -175,6 +175,33 @@ const CONFIGS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A call-site record body (flag bit 1): no message, values in whole
+/// words. The fuzz target takes the key types from the sequence bytes:
+/// str, i64, bool, null, f64, bytes, u64, str.
+fn site_body() -> Vec<u8> {
+    let types = [1u8, 2, 5, 0, 4, 6, 3, 1];
+    let mut b = Vec::new();
+    b.extend_from_slice(&7u64.to_ne_bytes());
+    b.extend_from_slice(&types);
+    b.extend_from_slice(&3u64.to_ne_bytes());
+    b.extend_from_slice(&[9, 2]);
+    b.extend_from_slice(&8u16.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    let text = |b: &mut Vec<u8>, s: &[u8]| {
+        b.extend_from_slice(&(s.len() as u64).to_ne_bytes());
+        b.extend_from_slice(s);
+        b.resize(b.len().div_ceil(8) * 8, 0);
+    };
+    text(&mut b, b"u1\n\x1b[31m");
+    b.extend_from_slice(&(-5i64).to_ne_bytes());
+    b.extend_from_slice(&1u64.to_ne_bytes());
+    b.extend_from_slice(&f64::NAN.to_bits().to_ne_bytes());
+    text(&mut b, b"\x00\xff");
+    b.extend_from_slice(&u64::MAX.to_ne_bytes());
+    text(&mut b, b"");
+    b
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
 }
@@ -279,6 +306,7 @@ fn main() {
     for (i, b) in built.iter().enumerate() {
         write(&dec_dir, &format!("built-record-{i}"), b);
     }
+    write(&dec_dir, "built-site-record", &site_body());
 
     let cfg_dir = fresh(out.join("config"));
     for (name, text) in CONFIGS {
@@ -290,7 +318,7 @@ fn main() {
     println!(
         "corpus: {} recover, {} record_decode, {} config inputs in {}",
         modes.len() + 1,
-        bodies.len() + built.len(),
+        bodies.len() + built.len() + 1,
         CONFIGS.len(),
         out.display()
     );

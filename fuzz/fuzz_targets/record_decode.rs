@@ -4,7 +4,9 @@
 //! The input is one record body. Properties checked:
 //! * neither decoder panics or reads out of bounds, on any bytes;
 //! * a body `decode` accepts has exactly the fields its counts announce, at
-//!   every nesting level;
+//!   every nesting level; a call-site body is completed first from a key
+//!   table whose types the body's sequence bytes choose, and must then pass
+//!   `with_site_checked` (its values carry no types of their own);
 //! * the JSON encoder writes exactly one strict JSON object for it (no
 //!   duplicate keys), also with the record's fields bound a second time.
 #![no_main]
@@ -14,7 +16,21 @@ use ringlog::encode::console::{ConsoleEncoder, ConsoleOptions};
 use ringlog::encode::json::{JsonEncoder, JsonOptions};
 use ringlog::encode::logfmt::{LogfmtEncoder, LogfmtOptions};
 use ringlog::encode::{Encoder, RecordMeta};
-use ringlog::record::{Fields, RecordView, ValueView};
+use ringlog::record::{tag, Fields, RecordView, ValueView};
+
+/// A call-site key table of `n` keys `k0..`, the type of key `i` taken
+/// from `seed` (a value type, never a group or an array).
+fn site_keys(n: usize, seed: &[u8]) -> Vec<u8> {
+    let mut keys = Vec::new();
+    for i in 0..n {
+        let t = seed.get(i % seed.len().max(1)).copied().unwrap_or(0) % (tag::BYTES + 1);
+        let name = format!("k{i}");
+        keys.extend_from_slice(&[t, 0]);
+        keys.extend_from_slice(&(name.len() as u16).to_ne_bytes());
+        keys.extend_from_slice(name.as_bytes());
+    }
+    keys
+}
 
 /// Walks every field; returns how many there were at the top level.
 fn walk(fields: Fields<'_>, validated: bool) -> usize {
@@ -38,6 +54,21 @@ fuzz_target!(|body: &[u8]| {
     }
     let Ok(rec) = RecordView::decode(body) else {
         return;
+    };
+    let keys;
+    let rec = if rec.site {
+        let n = rec.fields.len();
+        if n > 4096 {
+            return;
+        }
+        keys = site_keys(n, &body[8..16]);
+        walk(rec.clone().with_site(b"site", &keys).fields, false);
+        match rec.with_site_checked(b"site", &keys) {
+            Ok(r) => r,
+            Err(_) => return,
+        }
+    } else {
+        rec
     };
     walk(rec.fields.clone(), true);
 
