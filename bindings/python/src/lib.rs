@@ -13,6 +13,7 @@
 //! `configure` and the first use of a logger release it while they wait.
 
 mod convert;
+mod handler;
 mod logger;
 mod trace;
 
@@ -140,7 +141,7 @@ fn stdlib_severity(levelno: i64) -> u8 {
     severity_of(levelno)
 }
 
-fn severity_of(levelno: i64) -> u8 {
+pub(crate) fn severity_of(levelno: i64) -> u8 {
     if levelno <= 0 {
         1
     } else if levelno >= 50 {
@@ -164,6 +165,7 @@ fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLogger>()?;
     logger::install_level_methods(&py.get_type::<PyLogger>())?;
     m.add_class::<trace::PyTraceContext>()?;
+    m.add_class::<handler::Handle>()?;
     m.add("RinglogError", py.get_type::<RinglogError>())?;
     m.add("TRACE_CONTEXT", trace::var(py)?.clone_ref(py))?;
     m.add("VERSION", ringlog::VERSION)?;
@@ -175,6 +177,10 @@ fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stdlib_severity, m)?)?;
     m.add_function(wrap_pyfunction!(convert::set_default, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    m.add(
+        "_emit_log_record",
+        wrap_pyfunction!(handler::emit_log_record, m)?,
+    )?;
     Ok(())
 }
 

@@ -62,7 +62,7 @@ impl PyLogger {
 
     /// The core logger, found (and the runtime started) on first use.
     #[inline]
-    fn resolve(&self, py: Python<'_>) -> PyResult<ringlog::Logger> {
+    pub(crate) fn resolve(&self, py: Python<'_>) -> PyResult<ringlog::Logger> {
         // Ordering: Relaxed, see `GENERATION`.
         let generation = GENERATION.load(Ordering::Relaxed);
         {
@@ -107,7 +107,6 @@ impl PyLogger {
         &self,
         py: Python<'_>,
         level: Level,
-        ts_ns: u64,
         msg: &Bound<'_, PyAny>,
         fields: Option<&Bound<'_, PyDict>>,
         exception: Option<&Bound<'_, PyAny>>,
@@ -134,7 +133,7 @@ impl PyLogger {
         let ctx = trace::current(py);
         // Refused records are counted by the core (`stats()`); logging
         // never raises for them.
-        let _ = l.log_with(level, ts_ns, ctx.as_ref(), msg.as_bytes(), &owned);
+        let _ = l.log_with(level, 0, ctx.as_ref(), msg.as_bytes(), &owned);
         Ok(())
     }
 }
@@ -181,7 +180,7 @@ impl PyLogger {
         fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let level = parse_level(level)?;
-        self.emit(py, level, 0, msg, fields, None)
+        self.emit(py, level, msg, fields, None)
     }
 
     /// Logs at ERROR with the exception being handled as an `exception`
@@ -198,22 +197,7 @@ impl PyLogger {
             return Ok(());
         }
         let exc = current_exception(py);
-        self.emit(py, Level::ERROR, 0, msg, fields, exc.as_ref())
-    }
-
-    /// Logs with an explicit timestamp (ns since the Unix epoch, 0 for
-    /// now) and a dict of fields; used by `ringlog.Handler`.
-    #[pyo3(signature = (level, ts_ns, msg, fields=None))]
-    fn _log_at(
-        &self,
-        py: Python<'_>,
-        level: &Bound<'_, PyAny>,
-        ts_ns: u64,
-        msg: &Bound<'_, PyAny>,
-        fields: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        let level = parse_level(level)?;
-        self.emit(py, level, ts_ns, msg, fields, None)
+        self.emit(py, Level::ERROR, msg, fields, exc.as_ref())
     }
 
     /// A child logger with `fields` bound to every record it logs.

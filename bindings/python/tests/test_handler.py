@@ -109,3 +109,66 @@ def test_install_logging_routes_every_logger(records):
     finally:
         root.handlers[:] = old_handlers
         root.setLevel(old_level)
+
+
+def test_message_forms_and_record_subclasses(stdlog, records):
+    logger, handler = stdlog
+
+    class Shouting(logging.LogRecord):
+        def getMessage(self) -> str:
+            return super().getMessage().upper()
+
+    logger.info(12345)
+    logger.info("%s%%", "100")
+    logger.info("no args %s")
+    handler.handle(Shouting("stdlib.test", logging.INFO, __file__, 1, "quiet %s", ("please",), None))
+    assert [r["msg"] for r in records()] == ["12345", "100%", "no args %s", "QUIET PLEASE"]
+
+
+def test_exc_info_forms_and_key_collisions(stdlog, records):
+    logger, _ = stdlog
+    logger.error("type only", exc_info=(ValueError, None, None))
+    try:
+        raise OSError("disk")
+    except OSError:
+        logger.error("shadowed", exc_info=True, extra={"exception": "from extra", "n": 1})
+    a, b = records()
+    assert a["exception"] == {"type": "ValueError"}
+    assert b["exception"]["type"] == "OSError" and b["exception"]["message"] == "disk"
+    assert b["n"] == 1
+
+
+def test_a_record_with_an_impossible_time_goes_through_handle_error(stdlog, records, monkeypatch):
+    logger, handler = stdlog
+    seen = []
+    monkeypatch.setattr(handler, "handleError", lambda record: seen.append(record))
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "when?", (), None)
+    rec.created = float("nan")
+    handler.handle(rec)
+    assert seen == [rec] and records() == []
+
+
+def test_filters_and_subclasses_keep_the_stdlib_behaviour(stdlog, records):
+    logger, handler = stdlog
+    handler.addFilter(lambda r: r.getMessage() != "drop me")
+    logger.info("drop me")
+    logger.info("keep me")
+    handler.filters.clear()
+
+    class Tagging(ringlog.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            record.tagged = True
+            super().emit(record)
+
+    sub = Tagging()
+    assert "handle" not in vars(sub) and "handle" in vars(handler)
+    logger.removeHandler(handler)
+    logger.addHandler(sub)
+    try:
+        logger.info("through a subclass")
+    finally:
+        logger.removeHandler(sub)
+        logger.addHandler(handler)
+    out = records()
+    assert [r["msg"] for r in out] == ["keep me", "through a subclass"]
+    assert out[1]["tagged"] is True

@@ -131,6 +131,15 @@ class Handler(logging.Handler):
         super().__init__(level)
         self.call_site = call_site
         self._loggers: dict[str, Logger] = {}
+        cls = type(self)
+        if (
+            cls.handle is Handler.handle
+            and cls.emit is Handler.emit
+            and cls.filter is logging.Filterer.filter
+        ):
+            # What handle() below does, with no Python frame per record; a
+            # subclass that overrides any of these methods keeps them.
+            self.handle = _ringlog._Handle(self, self._loggers, _STANDARD_ATTRS, _handle_error)  # type: ignore[method-assign]
 
     def handle(self, record: logging.LogRecord) -> Any:
         # The handler lock is not needed: the ringlog call is thread-safe.
@@ -143,39 +152,19 @@ class Handler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            log = self._loggers.get(record.name)
-            if log is None:
-                log = self._loggers.setdefault(record.name, get_logger(record.name))
-            severity = stdlib_severity(record.levelno)
-            if not log.is_enabled(severity):
-                return
-            fields = {
-                k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS
-            }
-            exc_info = record.exc_info
-            if exc_info:
-                if exc_info[1] is not None:
-                    fields["exception"] = exc_info[1]
-                elif exc_info[0] is not None:
-                    fields["exception"] = {"type": exc_info[0].__name__}
-            if record.stack_info:
-                fields["stack_info"] = record.stack_info
-            if self.call_site:
-                fields["pathname"] = record.pathname
-                fields["lineno"] = record.lineno
-                fields["funcName"] = record.funcName
-            log._log_at(severity, _created_ns(record.created), record.getMessage(), fields)
+            _ringlog._emit_log_record(record, self._loggers, _STANDARD_ATTRS, self.call_site)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
 
 
-def _created_ns(created: float) -> int:
-    # Whole seconds apart from the fraction: `created * 1e9` as one float
-    # would lose the last digits (1700000000.25 -> ...249999872).
-    secs = int(created)
-    return secs * 1_000_000_000 + round((created - secs) * 1e9)
+def _handle_error(handler: logging.Handler, record: logging.LogRecord, exc: BaseException) -> None:
+    # handleError reports the exception being handled (sys.exc_info()).
+    try:
+        raise exc
+    except Exception:
+        handler.handleError(record)
 
 
 def install_logging(level: Optional[int] = logging.INFO, **kwargs: Any) -> Handler:

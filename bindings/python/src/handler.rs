@@ -1,0 +1,278 @@
+//! The body of `ringlog.Handler.emit`: one stdlib `LogRecord` to one
+//! ringlog record, in one call from Python.
+//!
+//! The mapping (documented on the Python class): the logger named
+//! `record.name`, `levelno` through [`severity_of`], `created` as the
+//! timestamp, `getMessage()` as the message, every attribute that is not
+//! a standard `LogRecord` one (the `extra=` keys) as a field, then
+//! `exception` from `exc_info`, `stack_info`, and with `call_site` the
+//! `pathname`, `lineno` and `funcName` fields. A later field replaces an
+//! earlier one of the same key in place, as assigning into a dict does.
+
+use crate::convert::{self, Field, FieldValue, OwnedValue};
+use crate::logger::PyLogger;
+use crate::{severity_of, trace};
+use pyo3::exceptions::{PyException, PyRecursionError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyString, PyType};
+use pyo3::{PyTraverseError, PyVisit};
+use ringlog::Level;
+use smallvec::SmallVec;
+use std::borrow::Cow;
+
+/// Fields held on the stack for the usual few `extra=` keys.
+const INLINE: usize = 8;
+
+/// `logging.LogRecord`, for the `getMessage` shortcut.
+static LOG_RECORD: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Writes `record` through the ringlog logger of its name (made once and
+/// kept in `loggers`, keyed by name). `standard` holds the attribute names
+/// that are not fields.
+///
+/// # Errors
+/// Whatever reading the record raises (a `%` format that does not match
+/// its arguments, say); the handler passes it to `handleError`.
+#[pyfunction]
+#[pyo3(signature = (record, loggers, standard, call_site))]
+pub(crate) fn emit_log_record(
+    py: Python<'_>,
+    record: &Bound<'_, PyAny>,
+    loggers: &Bound<'_, PyDict>,
+    standard: &Bound<'_, PyFrozenSet>,
+    call_site: bool,
+) -> PyResult<()> {
+    let name = record.getattr(intern!(py, "name"))?;
+    let log = match loggers.get_item(&name)? {
+        Some(l) => l.cast_into::<PyLogger>()?,
+        None => {
+            let fresh = Bound::new(py, PyLogger::new(convert::text(&name), Vec::new().into()))?;
+            // setdefault: two threads meeting a new name share one logger.
+            loggers
+                .call_method1(intern!(py, "setdefault"), (&name, fresh))?
+                .cast_into::<PyLogger>()?
+        }
+    };
+    let levelno: i64 = record.getattr(intern!(py, "levelno"))?.extract()?;
+    let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);
+    let core = log.get().resolve(py)?;
+    if !core.enabled(level) {
+        return Ok(());
+    }
+    let ts_ns = created_ns(record.getattr(intern!(py, "created"))?.extract()?)?;
+    let msg = message(py, record)?;
+
+    // The `extra=` keys: everything in the record's __dict__ that a plain
+    // LogRecord does not have. No Python code runs while it is walked.
+    let attrs = record
+        .getattr(intern!(py, "__dict__"))?
+        .cast_into::<PyDict>()?;
+    let mut items: SmallVec<[(Bound<'_, PyAny>, Bound<'_, PyAny>); INLINE]> = SmallVec::new();
+    for (k, v) in attrs.iter() {
+        if !standard.contains(&k)? {
+            items.push((k, v));
+        }
+    }
+    let mut fields: SmallVec<[Field<'_>; INLINE]> = SmallVec::with_capacity(items.len() + 1);
+    for (k, v) in &items {
+        fields.push(Field {
+            key: convert::call_text(k),
+            value: convert::call_value(v),
+        });
+    }
+
+    let exc_info = record.getattr(intern!(py, "exc_info"))?;
+    if exc_info.is_truthy()? {
+        let value = exc_info.get_item(1)?;
+        if !value.is_none() {
+            set(
+                &mut fields,
+                "exception",
+                convert::value(&value, 0, &mut Vec::new()),
+            );
+        } else {
+            let ty = exc_info.get_item(0)?;
+            if !ty.is_none() {
+                let type_name = convert::text(&ty.getattr(intern!(py, "__name__"))?);
+                set(
+                    &mut fields,
+                    "exception",
+                    FieldValue::Group(vec![Field {
+                        key: Cow::Borrowed("type"),
+                        value: FieldValue::Str(Cow::Owned(type_name)),
+                    }]),
+                );
+            }
+        }
+    }
+    let stack = record.getattr(intern!(py, "stack_info"))?;
+    if stack.is_truthy()? {
+        set(
+            &mut fields,
+            "stack_info",
+            convert::value(&stack, 0, &mut Vec::new()),
+        );
+    }
+    if call_site {
+        for key in ["pathname", "lineno", "funcName"] {
+            let v = record.getattr(key)?;
+            set(&mut fields, key, convert::value(&v, 0, &mut Vec::new()));
+        }
+    }
+
+    let ctx = trace::current(py);
+    // Refused records are counted by the core (`stats()`); logging never
+    // raises for them.
+    let _ = core.log_with(level, ts_ns, ctx.as_ref(), msg.as_bytes(), &fields);
+    Ok(())
+}
+
+/// `Handler.handle` for a `ringlog.Handler` whose class keeps the stock
+/// `handle`, `emit` and `filter`: installed on the instance, so
+/// `Logger.callHandlers` calls straight into Rust. It does what the
+/// Python methods do: the handler's filters (when it has any), then the
+/// record, with an error that is an `Exception` (other than
+/// `RecursionError`) passed to `handleError` through `on_error`.
+#[pyclass(frozen, module = "ringlog._ringlog", name = "_Handle")]
+pub(crate) struct Handle {
+    handler: Py<PyAny>,
+    loggers: Py<PyDict>,
+    standard: Py<PyFrozenSet>,
+    /// `on_error(handler, record, exc)`: raises `exc` inside an `except`
+    /// block and calls `handler.handleError(record)` there, so the stdlib's
+    /// report sees the exception as being handled.
+    on_error: Py<PyAny>,
+}
+
+#[pymethods]
+impl Handle {
+    #[new]
+    fn new(
+        handler: Py<PyAny>,
+        loggers: Py<PyDict>,
+        standard: Py<PyFrozenSet>,
+        on_error: Py<PyAny>,
+    ) -> Self {
+        Handle {
+            handler,
+            loggers,
+            standard,
+            on_error,
+        }
+    }
+
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        record: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handler.bind(py);
+        let mut record = record;
+        let mut rv = PyBool::new(py, true).to_owned().into_any();
+        if h.getattr(intern!(py, "filters"))?.is_truthy()? {
+            rv = h.call_method1(intern!(py, "filter"), (&record,))?;
+            if !rv.is_truthy()? {
+                return Ok(rv);
+            }
+            // Since Python 3.12 a filter may return a replacement record.
+            if rv.is_instance(log_record_type(py)?)? {
+                record = rv.clone();
+            }
+        }
+        let call_site = h.getattr(intern!(py, "call_site"))?.is_truthy()?;
+        let done = emit_log_record(
+            py,
+            &record,
+            self.loggers.bind(py),
+            self.standard.bind(py),
+            call_site,
+        );
+        if let Err(e) = done {
+            if !e.is_instance_of::<PyException>(py) || e.is_instance_of::<PyRecursionError>(py) {
+                return Err(e);
+            }
+            self.on_error.bind(py).call1((h, &record, e.into_value(py)))?;
+        }
+        Ok(rv)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.handler)?;
+        visit.call(&self.loggers)?;
+        visit.call(&self.standard)?;
+        visit.call(&self.on_error)
+    }
+}
+
+/// Replaces the field `key` in place, or appends it.
+fn set<'a>(fields: &mut SmallVec<[Field<'a>; INLINE]>, key: &'static str, value: OwnedValue) {
+    match fields.iter_mut().find(|f| f.key == key) {
+        Some(f) => f.value = value,
+        None => fields.push(Field {
+            key: Cow::Borrowed(key),
+            value,
+        }),
+    }
+}
+
+/// `record.getMessage()`. For a plain `LogRecord` whose `msg` is a str and
+/// whose `args` are empty that is `msg` itself, taken without the call.
+fn message(py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<String> {
+    if record.get_type().is(log_record_type(py)?) {
+        let msg = record.getattr(intern!(py, "msg"))?;
+        if let Ok(s) = msg.cast_exact::<PyString>() {
+            if !record.getattr(intern!(py, "args"))?.is_truthy()? {
+                return Ok(convert::str_lossy(s));
+            }
+        }
+    }
+    Ok(convert::text(
+        &record.call_method0(intern!(py, "getMessage"))?,
+    ))
+}
+
+/// `logging.LogRecord`.
+fn log_record_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    Ok(LOG_RECORD
+        .get_or_try_init(py, || -> PyResult<Py<PyType>> {
+            Ok(py
+                .import("logging")?
+                .getattr("LogRecord")?
+                .cast_into::<PyType>()?
+                .unbind())
+        })?
+        .bind(py))
+}
+
+/// `created` (float seconds) as ns since the epoch. Whole seconds apart
+/// from the fraction: `created * 1e9` as one float would lose the last
+/// digits (1700000000.25 gives ...249999872).
+fn created_ns(created: f64) -> PyResult<u64> {
+    if !(0.0..1.8e10).contains(&created) {
+        return Err(PyValueError::new_err(format!(
+            "LogRecord.created is not a time ringlog can write: {created}"
+        )));
+    }
+    let secs = created.trunc();
+    let frac = ((created - secs) * 1e9).round_ties_even();
+    Ok(secs as u64 * 1_000_000_000 + frac as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::created_ns;
+
+    #[test]
+    fn created_keeps_its_fraction_exact() {
+        assert_eq!(
+            created_ns(1_700_000_000.25).unwrap(),
+            1_700_000_000_250_000_000
+        );
+        assert_eq!(created_ns(0.0).unwrap(), 0);
+        assert!(created_ns(-1.0).is_err());
+        assert!(created_ns(f64::NAN).is_err());
+        assert!(created_ns(f64::INFINITY).is_err());
+    }
+}
