@@ -32,9 +32,11 @@ node-tools:
 # which builds ringlog.node. Not `npm ci`: npm 11 writes a lock file
 # without the other platforms' optional packages of a dev dependency
 # (@napi-rs/lzma, under @napi-rs/cli) and `npm ci` then refuses it.
+# `--no-save` keeps npm from rewriting the checked-in lock file, which a
+# plain `npm install` does with this npm (it adds those packages back).
 node-addon: node-tools
 	@set -e; cd $(NODE_DIR); \
-	CARGO="$$(command -v $(CARGO) || echo $(CARGO))" npm install --no-audit --no-fund --loglevel=error
+	CARGO="$$(command -v $(CARGO) || echo $(CARGO))" npm install --no-save --no-audit --no-fund --loglevel=error
 
 test-node: node-addon
 	@set -e; cd $(NODE_DIR); \
