@@ -137,6 +137,12 @@ pub fn frame_len(body_len: u64) -> u64 {
     crate::ring::frame_len(body_len)
 }
 
+/// Appends one entry (type tag `t`, `key`) to a call-site key table, as
+/// `Logger::site` writes them. `key` must be under 65,536 bytes.
+pub fn push_site_key(table: &mut Vec<u8>, t: u8, key: &[u8]) {
+    crate::site::push_key(table, t, key)
+}
+
 /// The CRC32C that frames and metadata entries carry.
 pub fn crc32c(data: &[u8]) -> u32 {
     crate::crc::crc32c(data)

@@ -249,6 +249,16 @@ pub(crate) fn values_len<A: ArgSource>(
     Ok(n)
 }
 
+/// Appends one entry to a call-site key table: the value's type tag, a
+/// zero byte, the key's length (u16) and the key. The caller keeps keys
+/// under 65,536 bytes.
+pub(crate) fn push_key(table: &mut Vec<u8>, t: u8, key: &[u8]) {
+    debug_assert!(key.len() <= u16::MAX as usize);
+    table.extend_from_slice(&[t, 0]);
+    table.extend_from_slice(&(key.len() as u16).to_ne_bytes());
+    table.extend_from_slice(key);
+}
+
 /// Bytes a value of field type `t` takes in the word encoding when its
 /// size does not depend on the value; 0 for text and bytes (counted per
 /// record) and null (nothing written).
@@ -299,9 +309,7 @@ impl Logger {
                 )));
             }
             let t = kind.tag();
-            table.extend_from_slice(&[t, 0]);
-            table.extend_from_slice(&(k.len() as u16).to_ne_bytes());
-            table.extend_from_slice(k);
+            push_key(&mut table, t, k);
             tags.push(t);
         }
         let parent = &self.inner.def;

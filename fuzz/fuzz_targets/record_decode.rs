@@ -20,14 +20,11 @@ use ringlog::record::{tag, Fields, RecordView, ValueView};
 
 /// A call-site key table of `n` keys `k0..`, the type of key `i` taken
 /// from `seed` (a value type, never a group or an array).
-fn site_keys(n: usize, seed: &[u8]) -> Vec<u8> {
+fn site_keys(n: usize, seed: &[u8; 8]) -> Vec<u8> {
     let mut keys = Vec::new();
     for i in 0..n {
-        let t = seed.get(i % seed.len().max(1)).copied().unwrap_or(0) % (tag::BYTES + 1);
-        let name = format!("k{i}");
-        keys.extend_from_slice(&[t, 0]);
-        keys.extend_from_slice(&(name.len() as u16).to_ne_bytes());
-        keys.extend_from_slice(name.as_bytes());
+        let t = seed[i % seed.len()] % (tag::BYTES + 1);
+        ringlog::fuzzing::push_site_key(&mut keys, t, format!("k{i}").as_bytes());
     }
     keys
 }
@@ -61,7 +58,10 @@ fuzz_target!(|body: &[u8]| {
         if n > 4096 {
             return;
         }
-        keys = site_keys(n, &body[8..16]);
+        keys = site_keys(
+            n,
+            body[8..16].try_into().expect("decoded bodies are longer"),
+        );
         walk(rec.clone().with_site(b"site", &keys).fields, false);
         match rec.with_site_checked(b"site", &keys) {
             Ok(r) => r,
