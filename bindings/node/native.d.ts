@@ -16,6 +16,15 @@ export declare function _panicForTest(): void
 export declare function configure(config?: string | undefined | null): void
 
 /**
+ * Defines a call site of logger slot `id` from `def` (a site definition
+ * in the wire format, [`wire`]) and returns the site's id; 0 when the
+ * slot is unknown, the definition malformed, or the logger has all the
+ * sites it may have ([`loggers::MAX_SITES`]). Its records then go through
+ * `emit()` as site records.
+ */
+export declare function defineSite(id: number, def: Uint8Array): number
+
+/**
  * Resolves once every record logged before the call is written, up to
  * `timeoutMs`; the wait happens off the JS thread.
  */

@@ -122,14 +122,8 @@ pub(crate) fn log<F: FieldSource>(
     if msg.len() > u32::MAX as usize {
         return Err(too_large(rt));
     }
-    let cur_ctx;
-    let ctx = match ctx {
-        Some(c) => Some(c),
-        None => {
-            cur_ctx = context::current();
-            cur_ctx.as_ref()
-        }
-    };
+    let ctx = ctx_or_current(ctx);
+    let ctx = ctx.as_ref();
     let body = record::record_len(ctx.is_some(), msg.len(), flen) as u64;
     let head = Head {
         ts_ns,
@@ -143,7 +137,11 @@ pub(crate) fn log<F: FieldSource>(
 
 /// Logs a call-site record whose level the caller has already checked.
 #[inline]
-pub(crate) fn log_site<A: ArgSource>(site: &SiteInner, values: &[A]) -> Result<(), LogError> {
+pub(crate) fn log_site<A: ArgSource>(
+    site: &SiteInner,
+    ctx: Option<&TraceContext>,
+    values: &[A],
+) -> Result<(), LogError> {
     let rt = &site.logger.rt;
     if !accepting(rt) {
         return Err(refuse(rt));
@@ -152,16 +150,27 @@ pub(crate) fn log_site<A: ArgSource>(site: &SiteInner, values: &[A]) -> Result<(
         Ok(n) => n,
         Err(e) => return Err(reject_invalid(rt, e)),
     };
-    let ctx = context::current();
+    let ctx = ctx_or_current(ctx);
+    let ctx = ctx.as_ref();
     let body = record::record_len(ctx.is_some(), 0, vlen) as u64;
     let head = Head {
         ts_ns: 0,
         seq: 0,
         logger_id: site.logger.id,
         level: site.level.number(),
-        ctx: ctx.as_ref(),
+        ctx,
     };
     emit(rt, head, body, &SiteBody { site, values })
+}
+
+/// The trace context a record carries: the one given, else the thread's
+/// current one.
+#[inline(always)]
+fn ctx_or_current(ctx: Option<&TraceContext>) -> Option<TraceContext> {
+    match ctx {
+        Some(c) => Some(*c),
+        None => context::current(),
+    }
 }
 
 /// True while the runtime takes records (not shut down, not inherited

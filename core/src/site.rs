@@ -28,6 +28,7 @@
 //! assert!(text.contains(r#""msg":"request handled","user":"alice","status":200"#));
 //! ```
 
+use crate::context::TraceContext;
 use crate::error::{Error, LogError};
 use crate::level::Level;
 use crate::logger::{Logger, LoggerInner};
@@ -208,10 +209,24 @@ impl Site {
     /// As [`Site::log`].
     #[inline]
     pub fn log_args<A: ArgSource>(&self, values: &[A]) -> Result<(), LogError> {
+        self.log_args_with(None, values)
+    }
+
+    /// [`Site::log_args`] with a trace context: `ctx`, or the thread's
+    /// current one when `None` (as [`Logger::log_with`] takes it).
+    ///
+    /// # Errors
+    /// As [`Site::log`].
+    #[inline]
+    pub fn log_args_with<A: ArgSource>(
+        &self,
+        ctx: Option<&TraceContext>,
+        values: &[A],
+    ) -> Result<(), LogError> {
         if !self.enabled() {
             return Ok(());
         }
-        producer::log_site(&self.inner, values)
+        producer::log_site(&self.inner, ctx, values)
     }
 }
 

@@ -68,16 +68,24 @@ fn a_site_record_reads_like_the_same_record_with_keyed_fields() {
     ringlog::context::set_current(Some(ctx));
     site.log(&values).unwrap();
     log.warn(msg, &fields).unwrap();
+    // A context given with the call wins over the thread's current one.
+    let given = TraceContext::new([5; 16], [6; 8], 0).unwrap();
+    site.log_args_with(Some(&given), &values).unwrap();
+    log.log_with(Level::WARN, 0, Some(&given), msg.as_bytes(), &fields)
+        .unwrap();
     ringlog::context::clear_current();
     site.log(&values).unwrap();
     log.warn(msg, &fields).unwrap();
     h.flush();
     let lines = h.lines();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
     assert_eq!(content(&lines[0]), content(&lines[1]));
     assert_eq!(content(&lines[2]), content(&lines[3]));
+    assert_eq!(content(&lines[4]), content(&lines[5]));
     assert_eq!(lines[0]["trace_id"], "07070707070707070707070707070707");
-    assert!(lines[2].get("trace_id").is_none());
+    assert_eq!(lines[2]["trace_id"], "05050505050505050505050505050505");
+    assert_eq!(lines[2]["span_id"], "0606060606060606");
+    assert!(lines[4].get("trace_id").is_none());
     assert_eq!(lines[0]["msg"], msg);
     assert_eq!(lines[0]["user"], "al\u{fffd}ice\n");
     assert_eq!(lines[0]["big"], u64::MAX);

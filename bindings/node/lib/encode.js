@@ -463,6 +463,156 @@ function putToJSON(o, depth) {
   else putVal(j, t, depth);
 }
 
+// --------------------------------------------------------------- call sites
+//
+// A record whose fields are all strings, numbers and booleans has a shape:
+// its level, message, keys and value kinds. The second time a logger sends
+// the same shape it defines it as a call site of its native logger (once);
+// from then on a record of that shape sends only the site's id and the
+// values (src/wire.rs, "site record"): the message and keys are not
+// encoded again, and the core logs it through its shorter site path. The
+// output is the same line either way. Shapes are looked up by message, so
+// a logger whose messages all differ (formatted text) keeps at most
+// MAX_SHAPES of them and defines at most MAX_SITES sites.
+
+const K_STR = 1;
+const K_INT = 2;
+const K_FLOAT = 3;
+const K_BOOL = 4;
+/** Shapes one logger remembers, defined or not. */
+const MAX_SHAPES = 256;
+/** Sites one logger defines (the addon's MAX_SITES in src/loggers.rs). */
+const MAX_SITES = 64;
+/** A record with more fields than this takes the keyed path. */
+const MAX_SHAPE_KEYS = 32;
+/** Record flag: a site record. */
+const FLAG_SITE = 2;
+
+/** The site kind of a field value, 0 when it has none (the keyed path). */
+function kindOf(v) {
+  const t = typeof v;
+  if (t === 'string') return K_STR;
+  if (t === 'number') return Number.isSafeInteger(v) ? K_INT : K_FLOAT;
+  if (t === 'boolean') return K_BOOL;
+  return 0;
+}
+
+/**
+ * The call-site state of one logger (made by the logger on its first
+ * record with fields or a message).
+ */
+class Shapes {
+  constructor() {
+    /** The shape used last: most loggers log a few shapes in a row. */
+    this.last = null;
+    /** Shapes by message, made once a second shape is seen. */
+    this.map = null;
+    /** Sites defined. */
+    this.sites = 0;
+  }
+}
+
+/**
+ * Keys and kinds of the fields of records written keyed, kept while they
+ * could make a shape (a stack: a getter that logs uses the part after
+ * its caller's).
+ */
+const ks = [];
+const kd = [];
+let kvLen = 0;
+
+/** Defines shape s as a site of logger slot `slot`; its id, or 0. */
+function define(slot, s) {
+  const start = pos;
+  try {
+    if (pos + 1 > cap) grow(1);
+    u8[pos++] = s.level;
+    putStr(s.msg);
+    if (pos + 4 > cap) grow(4);
+    dv.setUint32(pos, s.n, true);
+    pos += 4;
+    for (let i = 0; i < s.n; i++) {
+      putStr(s.keys[i]);
+      if (pos + 1 > cap) grow(1);
+      u8[pos++] = s.kinds[i];
+    }
+    return native.defineSite(slot, new Uint8Array(ab, start, pos - start));
+  } catch (e) {
+    if (e === TOO_LARGE) return 0;
+    throw e;
+  } finally {
+    pos = start;
+  }
+}
+
+/** The shape a record of logger state `sh` may take, or null. */
+function shapeOf(sh, level, msg) {
+  let s = sh.last;
+  if (s === null || s.msg !== msg || s.level !== level) {
+    s = sh.map === null ? null : sh.map.get(msg) || null;
+    while (s !== null && s.level !== level) s = s.next;
+    if (s === null) return null;
+    sh.last = s;
+  }
+  return s.site < 0 ? null : s;
+}
+
+/**
+ * Remembers the shape of a record written keyed: fields base..base+n.
+ * Shapes are kept by message, one per level (a chain through `next`); a
+ * new one replaces the one of its message and level.
+ */
+function remember(sh, level, msg, base, n) {
+  const shape = {
+    msg,
+    level,
+    n,
+    keys: ks.slice(base, base + n),
+    kinds: kd.slice(base, base + n),
+    site: 0,
+    next: null,
+  };
+  const last = sh.last;
+  sh.last = shape;
+  if (last === null) return;
+  if (sh.map === null) {
+    sh.map = new Map();
+    sh.map.set(last.msg, last);
+  }
+  let chain = sh.map.get(msg);
+  if (chain === undefined) {
+    if (sh.map.size >= MAX_SHAPES) {
+      sh.last = last;
+      return;
+    }
+    sh.map.set(msg, shape);
+    return;
+  }
+  if (chain.level === level) {
+    chain = chain.next;
+  } else {
+    let p = chain;
+    while (p.next !== null && p.next.level !== level) p = p.next;
+    if (p.next !== null) p.next = p.next.next;
+  }
+  shape.next = chain;
+  sh.map.set(msg, shape);
+}
+
+/** Writes a site value of kind `typeof v === t`. */
+function putSiteVal(v, t) {
+  if (t === 'string') {
+    putStr(v);
+  } else if (t === 'number') {
+    if (pos + 8 > cap) grow(8);
+    dv.setFloat64(pos, v, true);
+    pos += 8;
+  } else {
+    if (pos + 1 > cap) grow(1);
+    u8[pos++] = v ? 1 : 0;
+  }
+}
+
 // ------------------------------------------------------------------ records
 
 /** The trace context lookup, installed by lib/trace.js on first use. */
@@ -483,58 +633,196 @@ function setOnEmit(f) {
 /** The generation emit() reported last. */
 let generation = 0;
 
+/** Writes a record's head at `start`: logger, level, flags, context. */
+function putHead(start, slot, level, flags) {
+  if (start + 64 > cap) grow(64);
+  dv.setUint32(start, slot, true);
+  u8[start + 4] = level;
+  pos = start + 6;
+  let ctx;
+  if (traceStore !== null && (ctx = traceStore()) !== undefined) {
+    u8[start + 5] = flags | FLAG_CTX;
+    for (let i = 0; i < 25; i++) u8[pos + i] = ctx[i];
+    pos += 25;
+  } else {
+    u8[start + 5] = flags;
+  }
+}
+
+/**
+ * Writes a keyed record's head at `pos` (message and a count to fill
+ * in); returns where the count goes. The record starts at `recStart`.
+ */
+function putKeyedHead(slot, level, msg) {
+  recStart = pos;
+  putHead(pos, slot, level, 0);
+  putStr(msg);
+  if (pos + 4 > cap) grow(4);
+  const cpos = pos;
+  pos += 4;
+  return cpos;
+}
+
+/** Where the record being written starts (set by putKeyedHead too). */
+let recStart = HEADER;
+
+/**
+ * Leaves the site path after `done` fields of shape s were written as
+ * site values from `vstart`: writes a keyed record after them with those
+ * fields again and returns where its count goes.
+ */
+function toKeyed(slot, level, msg, s, vstart, done) {
+  const cpos = putKeyedHead(slot, level, msg);
+  let q = vstart;
+  for (let j = 0; j < done; j++) {
+    putStr(s.keys[j]);
+    const k = s.kinds[j];
+    if (k === K_STR) {
+      const len = dv.getUint32(q, true);
+      if (pos + 5 + len > cap) grow(5 + len);
+      u8[pos] = T_STR;
+      u8.copyWithin(pos + 1, q, q + 4 + len);
+      pos += 5 + len;
+      q += 4 + len;
+    } else if (k === K_BOOL) {
+      if (pos + 1 > cap) grow(1);
+      u8[pos++] = u8[q] !== 0 ? T_TRUE : T_FALSE;
+      q += 1;
+    } else {
+      if (pos + 9 > cap) grow(9);
+      u8[pos] = T_NUM;
+      u8.copyWithin(pos + 1, q, q + 8);
+      pos += 9;
+      q += 8;
+    }
+  }
+  return cpos;
+}
+
 /**
  * Writes and emits one record for logger slot `slot` at `level` with
  * message `msg`. `obj` (or undefined) gives the fields: its own
  * enumerable properties, or, when `asErr` is true, one field `err`.
+ * `sh` is the logger's call-site state (Shapes), or null for none.
+ *
+ * With a shape for this message and level, the record is written as a
+ * site record while the fields follow the shape; at the first one that
+ * does not, a keyed record is written after it with the fields so far
+ * (taken back from the site values) and the rest, and that is the record
+ * sent. Each field is read once.
  */
-function send(slot, level, obj, msg, asErr) {
+function send(slot, level, obj, msg, asErr, sh) {
   const start = pos;
   const startSeen = seenBase;
   const prevRecord = recordStart;
+  const prevRec = recStart;
+  const base = kvLen;
   recordStart = start;
   seenBase = seenLen;
   nesting++;
   try {
-    if (start + 64 > cap) grow(64);
-    dv.setUint32(start, slot, true);
-    u8[start + 4] = level;
-    pos = start + 6;
-    let ctx;
-    if (traceStore !== null && (ctx = traceStore()) !== undefined) {
-      u8[start + 5] = FLAG_CTX;
-      for (let i = 0; i < 25; i++) u8[pos + i] = ctx[i];
-      pos += 25;
+    const s = sh !== null && !asErr ? shapeOf(sh, level, msg) : null;
+    let siteMode = s !== null;
+    let cpos = 0;
+    let vstart = 0;
+    let idPos = 0;
+    recStart = start;
+    if (siteMode) {
+      putHead(start, slot, level, FLAG_SITE);
+      if (pos + 4 > cap) grow(4);
+      idPos = pos;
+      pos += 4;
+      vstart = pos;
     } else {
-      u8[start + 5] = 0;
+      cpos = putKeyedHead(slot, level, msg);
     }
-    putStr(msg);
-    if (pos + 4 > cap) grow(4);
-    const cpos = pos;
-    pos += 4;
+    /** Whether the fields written keyed so far could make a shape. */
+    let shapeable = sh !== null && !asErr;
     let n = 0;
-    if (obj !== undefined) {
-      if (asErr) {
-        putStr('err');
-        putObj(obj, 0, true);
-        n = 1;
-      } else {
-        const save = pos;
-        seen[seenLen++] = obj;
-        try {
-          n = putFields(obj, 0);
-        } catch (e) {
-          if (e === TOO_LARGE) throw e;
-          // The object itself could not be walked (a Proxy trap threw).
-          pos = save;
-          putStr('ringlog_error');
-          putTagStr(`the logged object could not be read: ${thrownText(e)}`);
-          n = 1;
+    if (asErr) {
+      putStr('err');
+      putObj(obj, 0, true);
+      n = 1;
+    } else if (obj !== undefined) {
+      seen[seenLen++] = obj;
+      const save = pos;
+      try {
+        for (const k in obj) {
+          let v;
+          try {
+            v = obj[k];
+          } catch (e) {
+            v = thrownText(e);
+          }
+          const t = typeof v;
+          if (t === 'undefined' || t === 'function' || t === 'symbol') continue;
+          const kind = kindOf(v);
+          if (siteMode) {
+            if (n < s.n && k === s.keys[n] && kind === s.kinds[n]) {
+              putSiteVal(v, t);
+              n++;
+              continue;
+            }
+            cpos = toKeyed(slot, level, msg, s, vstart, n);
+            siteMode = false;
+            for (let j = 0; j < n; j++) {
+              ks[kvLen] = s.keys[j];
+              kd[kvLen++] = s.kinds[j];
+            }
+          }
+          putStr(k);
+          putVal(v, t, 0);
+          if (shapeable) {
+            if (kind === 0 || n >= MAX_SHAPE_KEYS) {
+              shapeable = false;
+            } else {
+              ks[kvLen] = k;
+              kd[kvLen++] = kind;
+            }
+          }
+          n++;
         }
+      } catch (e) {
+        if (e === TOO_LARGE) throw e;
+        // The object itself could not be walked (a Proxy trap threw).
+        pos = save;
+        if (siteMode) {
+          pos = vstart;
+          cpos = putKeyedHead(slot, level, msg);
+          siteMode = false;
+        } else {
+          pos = cpos + 4;
+        }
+        putStr('ringlog_error');
+        putTagStr(`the logged object could not be read: ${thrownText(e)}`);
+        n = 1;
+        shapeable = false;
       }
     }
-    dv.setUint32(cpos, n, true);
-    dv.setUint32(0, start, true);
+    if (siteMode && n !== s.n) {
+      cpos = toKeyed(slot, level, msg, s, vstart, n);
+      siteMode = false;
+      shapeable = false;
+    }
+    if (siteMode && s.site === 0) {
+      // The second record of this shape: define it (written after this
+      // record, which is kept as it is).
+      s.site = sh.sites < MAX_SITES ? define(slot, s) || -1 : -1;
+      if (s.site > 0) {
+        sh.sites++;
+      } else {
+        cpos = toKeyed(slot, level, msg, s, vstart, n);
+        siteMode = false;
+        shapeable = false;
+      }
+    }
+    if (siteMode) {
+      dv.setUint32(idPos, s.site, true);
+    } else {
+      dv.setUint32(cpos, n, true);
+      if (shapeable && n <= MAX_SHAPE_KEYS) remember(sh, level, msg, base, n);
+    }
+    dv.setUint32(0, recStart, true);
     dv.setUint32(4, pos, true);
     chan.emit();
     const st = dv.getUint32(12, true);
@@ -551,6 +839,8 @@ function send(slot, level, obj, msg, asErr) {
   } finally {
     pos = start;
     recordStart = prevRecord;
+    recStart = prevRec;
+    kvLen = base;
     while (seenLen > seenBase) seen[--seenLen] = undefined;
     seenBase = startSeen;
     nesting--;
@@ -593,6 +883,7 @@ function encodeFields(obj) {
 }
 
 module.exports = {
+  Shapes,
   send,
   encodeFields,
   enableTrace,

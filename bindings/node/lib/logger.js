@@ -18,7 +18,7 @@ const native = require('./native');
 const levels = require('./levels');
 const encode = require('./encode');
 
-const { send, encodeFields } = encode;
+const { send, encodeFields, Shapes } = encode;
 
 /** Moves when the default levels may have changed. */
 let epoch = 1;
@@ -91,6 +91,8 @@ class Logger {
     this._nb = boundCount;
     this._bindings = bindings;
     this._slot = 0;
+    /** Call-site state (lib/encode.js), made on the first record. */
+    this._sh = null;
   }
 
   /** Re-reads the default level after the configuration changed. */
@@ -113,6 +115,7 @@ class Logger {
   /** Sends a record whose level was checked: `args` as the method got them. */
   _write(level, a, b, n, args) {
     const slot = this._slot === 0 ? this._slotId() : this._slot;
+    const sh = this._sh === null ? (this._sh = new Shapes()) : this._sh;
     if (typeof a === 'object' && a !== null) {
       const asErr = a instanceof Error;
       let msg;
@@ -120,10 +123,10 @@ class Logger {
       else if (n === 2 && typeof b === 'string') msg = b;
       else if (n === 2 && b === undefined) msg = asErr ? String(a.message) : '';
       else msg = formatArgs(args, 1);
-      send(slot, level, a, msg, asErr);
+      send(slot, level, a, msg, asErr, sh);
     } else {
       const msg = n === 1 && typeof a === 'string' ? a : n === 0 ? '' : formatArgs(args, 0);
-      send(slot, level, undefined, msg, false);
+      send(slot, level, undefined, msg, false, sh);
     }
   }
 

@@ -21,9 +21,9 @@
 //! encoding (a getter that logs) starts after the first one's bytes.
 
 use crate::guard::guard_quiet;
-use crate::loggers::{self, ResolveError};
+use crate::loggers::{self, ResolveError, SiteError};
 use crate::runtime;
-use crate::wire::{Fields, Reader};
+use crate::wire::{Fields, Head, Reader, SiteArgs};
 use napi::sys;
 use ringlog::Level;
 use std::cell::RefCell;
@@ -291,6 +291,9 @@ fn log_record(buf: &[u8]) -> u32 {
         let Some(slot) = t.get(head.logger) else {
             return status::NO_LOGGER;
         };
+        if head.site != 0 {
+            return log_site_record(slot, &head, &mut r);
+        }
         let logger = match slot.resolve() {
             Ok(l) => l,
             Err(ResolveError::NoRuntime) => return status::NO_RUNTIME,
@@ -311,6 +314,35 @@ fn log_record(buf: &[u8]) -> u32 {
         status::OK
     })
     .unwrap_or(status::NO_LOGGER)
+}
+
+/// Logs a site record whose head was read; `r` is at its values.
+#[inline]
+fn log_site_record(slot: &mut loggers::Slot, head: &Head<'_>, r: &mut Reader<'_>) -> u32 {
+    let (site, kinds) = match slot.site(head.site) {
+        Ok(s) => s,
+        Err(SiteError::Logger(ResolveError::NoRuntime)) => return status::NO_RUNTIME,
+        Err(SiteError::Logger(ResolveError::BadBound) | SiteError::Unknown) => return refuse(slot),
+        Err(SiteError::Refused) => return refuse(slot),
+    };
+    let mut args = SiteArgs::new();
+    if head.level != site.level().number() || r.site_args(kinds, &mut args).is_err() || !r.at_end()
+    {
+        site.count_rejected();
+        return status::BAD_RECORD;
+    }
+    // Dropped and refused records are counted by the core, as above.
+    let _ = site.log_args_with(head.ctx.as_ref(), &args);
+    status::OK
+}
+
+/// Counts a record of `slot` that cannot be logged as malformed.
+#[cold]
+fn refuse(slot: &mut loggers::Slot) -> u32 {
+    if let Ok(l) = slot.resolve() {
+        l.count_rejected();
+    }
+    status::BAD_RECORD
 }
 
 /// `emit()`: logs the record in the channel's buffer. Never throws; the

@@ -157,6 +157,23 @@ pub fn new_logger(name: String, parent: u32, bound: &[u8], count: u32) -> Result
     })
 }
 
+/// Defines a call site of logger slot `id` from `def` (a site definition
+/// in the wire format, [`wire`]) and returns the site's id; 0 when the
+/// slot is unknown, the definition malformed, or the logger has all the
+/// sites it may have ([`loggers::MAX_SITES`]). Its records then go through
+/// `emit()` as site records.
+#[napi]
+pub fn define_site(id: u32, def: &[u8]) -> Result<u32> {
+    guard("defineSite", || {
+        let mut r = wire::Reader::new(def);
+        let Ok(d) = r.site_def() else { return Ok(0) };
+        if !r.at_end() {
+            return Ok(0);
+        }
+        Ok(loggers::with(|t| t.get(id).map_or(0, |s| s.define_site(&d))).unwrap_or(0))
+    })
+}
+
 /// Counts a record the JS side refused before sending it (larger than
 /// the core could take), in `rejected_invalid`.
 #[napi]

@@ -10,10 +10,24 @@
 //! A slot keeps the logger's name and its bound fields (in the wire
 //! format, parent's first) and makes its core logger on first use,
 //! again whenever the runtime's generation changed.
+//!
+//! A slot also keeps the call sites the JS side defined for it (a
+//! message, keys and value kinds seen more than once on this logger, see
+//! `lib/encode.js`); each becomes a core [`ringlog::site::Site`] of the slot's
+//! core logger on first use, again after a generation change, so a record
+//! through it sends only its values.
 
 use crate::runtime;
 use crate::wire::{Node, Reader};
 use std::cell::RefCell;
+
+/// How many call sites one logger may define; past that its records take
+/// the keyed path (a program whose messages are all different must not
+/// grow the core's definitions without bound).
+pub(crate) const MAX_SITES: usize = 64;
+
+/// The longest call-site key, in bytes (the core's own limit).
+const MAX_SITE_KEY: usize = u16::MAX as usize;
 
 /// One logger.
 #[derive(Debug)]
@@ -26,6 +40,35 @@ pub(crate) struct Slot {
     bound_count: u32,
     /// The core logger and the generation it was made for.
     core: Option<(u32, ringlog::Logger)>,
+    /// The call sites defined for this logger; a site's id is its index
+    /// plus one.
+    sites: Vec<SiteSlot>,
+}
+
+/// A call site of one logger.
+#[derive(Debug)]
+pub(crate) struct SiteSlot {
+    /// Its level.
+    level: ringlog::Level,
+    /// Its message.
+    msg: Box<[u8]>,
+    /// Its keys and their core kinds.
+    keys: Box<[(Box<[u8]>, ringlog::site::Kind)]>,
+    /// The wire kinds of its values, one per key.
+    kinds: Box<[u8]>,
+    /// The core site and the generation it was made for.
+    core: Option<(u32, ringlog::site::Site)>,
+}
+
+/// Why a site record cannot be logged.
+#[derive(Debug)]
+pub(crate) enum SiteError {
+    /// As for the slot's logger.
+    Logger(ResolveError),
+    /// No site has this id.
+    Unknown,
+    /// The core would not make the site (a fork child's runtime).
+    Refused,
 }
 
 /// Why a slot has no core logger.
@@ -52,9 +95,63 @@ impl Slot {
         }
     }
 
+    /// The core site `id` (and the wire kinds of its values), made on
+    /// first use and again after a generation change.
+    #[inline]
+    pub(crate) fn site(&mut self, id: u32) -> Result<(&ringlog::site::Site, &[u8]), SiteError> {
+        self.resolve().map_err(SiteError::Logger)?;
+        let Some((g, logger)) = &self.core else {
+            return Err(SiteError::Logger(ResolveError::NoRuntime));
+        };
+        let g = *g;
+        let i = (id as usize).checked_sub(1).ok_or(SiteError::Unknown)?;
+        let s = self.sites.get_mut(i).ok_or(SiteError::Unknown)?;
+        if !matches!(&s.core, Some((sg, _)) if *sg == g) {
+            s.core = None;
+            let keys: Vec<(&[u8], ringlog::site::Kind)> =
+                s.keys.iter().map(|(k, t)| (&k[..], *t)).collect();
+            let site = logger
+                .site_bytes(s.level, &s.msg, &keys)
+                .map_err(|_| SiteError::Refused)?;
+            s.core = Some((g, site));
+        }
+        match &s.core {
+            Some((_, site)) => Ok((site, &s.kinds)),
+            None => Err(SiteError::Refused),
+        }
+    }
+
+    /// Adds a call site; returns its id, or 0 when this logger has
+    /// [`MAX_SITES`] already, or the definition is one the core would
+    /// refuse (an unknown level, more than 65,535 keys, a key longer than
+    /// 65,535 bytes).
+    pub(crate) fn define_site(&mut self, def: &crate::wire::SiteDef<'_>) -> u32 {
+        let Some(level) = ringlog::Level::from_number(def.level) else {
+            return 0;
+        };
+        if self.sites.len() >= MAX_SITES
+            || def.keys.len() > u16::MAX as usize
+            || def.keys.iter().any(|(k, _)| k.len() > MAX_SITE_KEY)
+        {
+            return 0;
+        }
+        self.sites.push(SiteSlot {
+            level,
+            msg: def.msg.into(),
+            keys: def.keys.iter().map(|(k, t)| ((*k).into(), *t)).collect(),
+            kinds: def.kinds.as_slice().into(),
+            core: None,
+        });
+        self.sites.len() as u32
+    }
+
     #[cold]
     fn resolve_slow(&mut self) -> Result<(), ResolveError> {
-        // Dropped first: a stale child retires its definition.
+        // Dropped first: a stale child retires its definition (its sites
+        // hold it too).
+        for s in &mut self.sites {
+            s.core = None;
+        }
         self.core = None;
         let (g, rt) = runtime::runtime().map_err(|_| ResolveError::NoRuntime)?;
         let root = rt.logger(&self.name);
@@ -128,6 +225,7 @@ pub(crate) fn create(name: &str, parent: u32, bound: &[u8], count: u32) -> u32 {
             bound: all.into_boxed_slice(),
             bound_count: n,
             core: None,
+            sites: Vec::new(),
         };
         match t.free.pop() {
             Some(id) => {

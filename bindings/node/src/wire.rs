@@ -17,7 +17,18 @@
 //! field   = key:str value
 //! value   = NULL | STR str | NUM f64 | I64 i64 | U64 u64 | TRUE | FALSE
 //!         | BYTES str | GROUP count:u32 field* | ARRAY count:u32 value*
+//!
+//! site record = logger:u32 level:u8 flags:u8 [ctx] site:u32 arg*
+//!                                                     (when flags & 2)
+//! arg     = str | f64 | u8        (as the site's kind: STR | INT, FLOAT | BOOL)
+//! site definition = level:u8 msg:str count:u32 (key:str kind:u8)*
 //! ```
+//!
+//! A site record is a record whose message and keys were registered once
+//! as a call site of the logger ([`crate::loggers`]); it carries only the
+//! site's id and its values, in the order and kinds of the definition:
+//! text as `str`, a number as an `f64` (`INT` when the JS side saw a safe
+//! integer, logged as i64, checked here again), a boolean as a byte 0 or 1.
 //!
 //! A `NUM` is a JS number: a safe integer is logged as i64, anything else
 //! (fractions, NaN, the infinities, integers past 2^53) as f64. `I64` and
@@ -58,6 +69,32 @@ pub(crate) mod tag {
 
 /// Record flag: a trace context follows.
 pub(crate) const FLAG_CTX: u8 = 1;
+/// Record flag: a site record (a site id and values, no message).
+pub(crate) const FLAG_SITE: u8 = 2;
+
+/// The kinds of call-site values, as a site definition gives them.
+pub(crate) mod kind {
+    /// Text (`str`), logged as a string.
+    pub const STR: u8 = 1;
+    /// A JS number that is a safe integer (`f64`), logged as an i64.
+    pub const INT: u8 = 2;
+    /// Any other JS number (`f64`), logged as an f64.
+    pub const FLOAT: u8 = 3;
+    /// A boolean (a byte, 0 or 1).
+    pub const BOOL: u8 = 4;
+}
+
+/// The core's kind for a call-site value kind, `None` for an unknown one.
+pub(crate) fn core_kind(k: u8) -> Option<ringlog::site::Kind> {
+    use ringlog::site::Kind;
+    Some(match k {
+        kind::STR => Kind::Str,
+        kind::INT => Kind::I64,
+        kind::FLOAT => Kind::F64,
+        kind::BOOL => Kind::Bool,
+        _ => return None,
+    })
+}
 
 /// How deep groups and arrays may nest; the core's own limit is 32 and
 /// the JS encoder stops at 16.
@@ -131,6 +168,9 @@ pub(crate) enum WireError {
     BadTag(u8),
     /// Groups and arrays nest deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// A call-site value that its kind does not allow (an `INT` that is
+    /// not a safe integer, a boolean byte other than 0 or 1).
+    BadValue,
 }
 
 impl std::fmt::Display for WireError {
@@ -139,6 +179,7 @@ impl std::fmt::Display for WireError {
             WireError::Truncated => f.write_str("record truncated"),
             WireError::BadTag(t) => write!(f, "unknown value tag {t}"),
             WireError::TooDeep => write!(f, "values nest deeper than {MAX_DEPTH}"),
+            WireError::BadValue => f.write_str("a call-site value does not fit its kind"),
         }
     }
 }
@@ -155,8 +196,48 @@ pub(crate) struct Head<'a> {
     pub level: u8,
     /// The trace context, when one was sent and is valid.
     pub ctx: Option<TraceContext>,
+    /// The message (empty in a site record).
+    pub msg: &'a [u8],
+    /// The call site's id in a site record, else 0.
+    pub site: u32,
+}
+
+/// A call-site value, borrowing its text from the buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SiteArg<'a> {
+    /// A number or boolean, as the core stores it.
+    Word(u64),
+    /// Text.
+    Text(&'a [u8]),
+}
+
+// SAFETY: a `SiteArg` is immutable, so every call gives the same answer.
+unsafe impl ringlog::site::ArgSource for SiteArg<'_> {
+    #[inline]
+    fn arg(&self, _tag: u8) -> Result<ringlog::site::Arg<'_>, ringlog::site::ArgError> {
+        // The variant follows the site's kinds (`Reader::site_args`); the
+        // core refuses one of the other shape as a wrong type.
+        Ok(match *self {
+            SiteArg::Word(w) => ringlog::site::Arg::Word(w),
+            SiteArg::Text(t) => ringlog::site::Arg::Bytes(t),
+        })
+    }
+}
+
+/// The values of one site record: on the stack for the usual few.
+pub(crate) type SiteArgs<'a> = SmallVec<[SiteArg<'a>; 8]>;
+
+/// A decoded call-site definition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SiteDef<'a> {
+    /// The severity number as sent (checked by the caller).
+    pub level: u8,
     /// The message.
     pub msg: &'a [u8],
+    /// The keys and the core's kind of each.
+    pub keys: Vec<(&'a [u8], ringlog::site::Kind)>,
+    /// The wire kinds of the values ([`kind`]), one per key.
+    pub kinds: Vec<u8>,
 }
 
 /// A cursor over a byte slice whose reads fail instead of panicking.
@@ -233,12 +314,62 @@ impl<'a> Reader<'a> {
         } else {
             None
         };
-        let msg = self.str()?;
+        let (msg, site) = if flags & FLAG_SITE != 0 {
+            (&[][..], self.u32()?)
+        } else {
+            (self.str()?, 0)
+        };
         Ok(Head {
             logger,
             level,
             ctx,
             msg,
+            site,
+        })
+    }
+
+    /// Reads a site record's values, one of each kind in `kinds`.
+    pub(crate) fn site_args(
+        &mut self,
+        kinds: &[u8],
+        out: &mut SiteArgs<'a>,
+    ) -> Result<(), WireError> {
+        for &k in kinds {
+            out.push(match k {
+                kind::STR => SiteArg::Text(self.str()?),
+                kind::INT => match number(f64::from_le_bytes(self.array()?)) {
+                    Val::I64(v) => SiteArg::Word(v as u64),
+                    _ => return Err(WireError::BadValue),
+                },
+                kind::FLOAT => SiteArg::Word(u64::from_le_bytes(self.array()?)),
+                kind::BOOL => match self.u8()? {
+                    b @ (0 | 1) => SiteArg::Word(u64::from(b)),
+                    _ => return Err(WireError::BadValue),
+                },
+                k => return Err(WireError::BadTag(k)),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads a call-site definition.
+    pub(crate) fn site_def(&mut self) -> Result<SiteDef<'a>, WireError> {
+        let level = self.u8()?;
+        let msg = self.str()?;
+        let n = self.count()?;
+        let mut keys = Vec::with_capacity(n);
+        let mut kinds = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = self.str()?;
+            let k = self.u8()?;
+            keys.push((key, core_kind(k).ok_or(WireError::BadTag(k))?));
+            kinds.push(k);
+        }
+        Ok(SiteDef {
+            level,
+            msg,
+            keys,
+            kinds,
         })
     }
 
@@ -361,6 +492,93 @@ mod tests {
         assert_eq!(out[0].val, Val::Str(b"alice"));
         assert_eq!(out[1].val, Val::I64(200));
         assert_eq!(out[2].val, Val::F64(12.5));
+    }
+
+    #[test]
+    fn a_site_record_reads_its_id_and_values_by_the_kinds() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&7u32.to_le_bytes());
+        b.push(9);
+        b.push(FLAG_SITE);
+        b.extend_from_slice(&3u32.to_le_bytes());
+        s(&mut b, b"alice");
+        b.extend_from_slice(&200f64.to_le_bytes());
+        b.extend_from_slice(&12.5f64.to_le_bytes());
+        b.push(1);
+        let mut r = Reader::new(&b);
+        let h = r.head().unwrap();
+        assert_eq!((h.logger, h.level, h.site, h.msg), (7, 9, 3, &b""[..]));
+        let mut args = SiteArgs::new();
+        let kinds = [kind::STR, kind::INT, kind::FLOAT, kind::BOOL];
+        r.site_args(&kinds, &mut args).unwrap();
+        assert!(r.at_end());
+        assert_eq!(
+            args.as_slice(),
+            &[
+                SiteArg::Text(b"alice"),
+                SiteArg::Word(200),
+                SiteArg::Word(12.5f64.to_bits()),
+                SiteArg::Word(1),
+            ]
+        );
+    }
+
+    #[test]
+    fn site_values_that_do_not_fit_their_kinds_are_refused() {
+        let read = |kinds: &[u8], bytes: &[u8]| {
+            let mut args = SiteArgs::new();
+            Reader::new(bytes).site_args(kinds, &mut args)
+        };
+        // An INT that is a fraction, past 2^53, or NaN.
+        for f in [0.5, 9_007_199_254_740_992.0, f64::NAN] {
+            assert_eq!(
+                read(&[kind::INT], &f.to_le_bytes()),
+                Err(WireError::BadValue)
+            );
+        }
+        assert_eq!(
+            read(&[kind::INT], &(-0.0f64).to_le_bytes()),
+            Ok(()),
+            "-0 is the integer 0"
+        );
+        assert_eq!(read(&[kind::BOOL], &[2]), Err(WireError::BadValue));
+        assert_eq!(read(&[9], &[0; 8]), Err(WireError::BadTag(9)));
+        assert_eq!(read(&[kind::FLOAT], &[0; 7]), Err(WireError::Truncated));
+        assert_eq!(
+            read(&[kind::STR], &[9, 0, 0, 0, b'x']),
+            Err(WireError::Truncated)
+        );
+    }
+
+    #[test]
+    fn a_site_definition_reads_level_message_keys_and_kinds() {
+        let mut b = vec![13];
+        s(&mut b, b"request handled");
+        b.extend_from_slice(&2u32.to_le_bytes());
+        s(&mut b, b"user");
+        b.push(kind::STR);
+        s(&mut b, b"ok");
+        b.push(kind::BOOL);
+        let mut r = Reader::new(&b);
+        let d = r.site_def().unwrap();
+        assert!(r.at_end());
+        assert_eq!((d.level, d.msg), (13, &b"request handled"[..]));
+        assert_eq!(
+            d.keys,
+            vec![
+                (&b"user"[..], ringlog::site::Kind::Str),
+                (&b"ok"[..], ringlog::site::Kind::Bool)
+            ]
+        );
+        assert_eq!(d.kinds, vec![kind::STR, kind::BOOL]);
+        // An unknown kind, and a count past the bytes left.
+        let mut bad = b.clone();
+        *bad.last_mut().unwrap() = 0;
+        assert_eq!(Reader::new(&bad).site_def(), Err(WireError::BadTag(0)));
+        let mut bad = vec![13];
+        s(&mut bad, b"m");
+        bad.extend_from_slice(&1000u32.to_le_bytes());
+        assert_eq!(Reader::new(&bad).site_def(), Err(WireError::Truncated));
     }
 
     #[test]
