@@ -509,8 +509,39 @@ class Shapes {
     this.map = null;
     /** Sites defined. */
     this.sites = 0;
+    /** Records of the current window that went through a site. */
+    this.hits = 0;
+    /** Records of the current window that found no shape. */
+    this.misses = 0;
+    /** Records still to send without looking for a shape. */
+    this.pause = 0;
+  }
+
+  /**
+   * The state to send a record with: this, or null while paused. A
+   * logger whose records mostly find no shape (messages made per record)
+   * would pay the lookup for nothing, so after WINDOW such records with
+   * fewer site records among them it stops looking for PAUSE records.
+   */
+  use() {
+    if (this.pause === 0) return this;
+    this.pause--;
+    return null;
+  }
+
+  /** Counts a record that found no shape. */
+  miss() {
+    if (++this.misses < WINDOW) return;
+    if (this.hits < this.misses) this.pause = PAUSE;
+    this.hits = 0;
+    this.misses = 0;
   }
 }
+
+/** Records with no shape that start a decision to pause the lookups. */
+const WINDOW = 1024;
+/** Records a paused logger sends keyed before it looks again. */
+const PAUSE = 65536;
 
 /**
  * Keys and kinds of the fields of records written keyed, kept while they
@@ -563,6 +594,7 @@ function shapeOf(sh, level, msg) {
  * new one replaces the one of its message and level.
  */
 function remember(sh, level, msg, base, n) {
+  if (sh.map !== null && sh.map.size >= MAX_SHAPES && !sh.map.has(msg)) return;
   const shape = {
     msg,
     level,
@@ -581,10 +613,6 @@ function remember(sh, level, msg, base, n) {
   }
   let chain = sh.map.get(msg);
   if (chain === undefined) {
-    if (sh.map.size >= MAX_SHAPES) {
-      sh.last = last;
-      return;
-    }
     sh.map.set(msg, shape);
     return;
   }
@@ -722,6 +750,7 @@ function send(slot, level, obj, msg, asErr, sh) {
   nesting++;
   try {
     const s = sh !== null && !asErr ? shapeOf(sh, level, msg) : null;
+    if (s === null && sh !== null && !asErr) sh.miss();
     let siteMode = s !== null;
     let cpos = 0;
     let vstart = 0;
@@ -818,6 +847,7 @@ function send(slot, level, obj, msg, asErr, sh) {
     }
     if (siteMode) {
       dv.setUint32(idPos, s.site, true);
+      sh.hits++;
     } else {
       dv.setUint32(cpos, n, true);
       if (shapeable && n <= MAX_SHAPE_KEYS) remember(sh, level, msg, base, n);

@@ -115,7 +115,7 @@ class Logger {
   /** Sends a record whose level was checked: `args` as the method got them. */
   _write(level, a, b, n, args) {
     const slot = this._slot === 0 ? this._slotId() : this._slot;
-    const sh = this._sh === null ? (this._sh = new Shapes()) : this._sh;
+    const sh = (this._sh === null ? (this._sh = new Shapes()) : this._sh).use();
     if (typeof a === 'object' && a !== null) {
       const asErr = a instanceof Error;
       let msg;

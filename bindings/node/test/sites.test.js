@@ -263,3 +263,33 @@ test('malformed site definitions are refused with 0, never thrown', () => {
   const badKind = [9, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0x6b, 77];
   assert.equal(native.defineSite(slot, new Uint8Array(badKind)), 0, 'unknown kind');
 });
+
+test('a logger whose messages are made per record stops looking for shapes for a while', async () => {
+  const out = configureToFile(ringlog);
+  const log = ringlog.logger({ name: 'formatted' });
+  for (let i = 0; i < 1100; i++) log.info({ i }, `job ${i} done`);
+  assert.ok(log._sh.pause > 0, 'paused');
+  assert.equal(log._sh.sites, 0);
+  // Paused, a repeated record is keyed, and still written whole.
+  for (let i = 0; i < 3; i++) log.info({ i }, 'static');
+  assert.equal(log._sh.sites, 0);
+  const recs = await flushed(ringlog, out);
+  assert.equal(recs.length, 1103);
+  recs.slice(0, 1100).forEach((r, i) => assert.equal(r.msg, `job ${r.i} done`, `record ${i}`));
+  assert.deepEqual(
+    recs.slice(1100).map((r) => [r.msg, r.i]),
+    [
+      ['static', 0],
+      ['static', 1],
+      ['static', 2],
+    ],
+  );
+  // A logger with mostly repeated records keeps its sites.
+  const hot = ringlog.logger({ name: 'hot' });
+  for (let i = 0; i < 3000; i++) {
+    if (i % 3 === 0) hot.info(`one-off ${i}`);
+    else hot.info({ i }, 'repeated');
+  }
+  assert.equal(hot._sh.pause, 0);
+  assert.equal(hot._sh.sites, 1);
+});
