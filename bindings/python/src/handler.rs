@@ -13,10 +13,11 @@ use crate::convert::{self, Field, FieldValue, OwnedValue};
 use crate::logger::PyLogger;
 use crate::{severity_of, trace};
 use pyo3::exceptions::{PyException, PyRecursionError, PyValueError};
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyString, PyType};
+use pyo3::types::{PyBool, PyDict, PyFrozenSet, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 use ringlog::Level;
 use smallvec::SmallVec;
@@ -44,46 +45,47 @@ pub(crate) fn emit_log_record(
     standard: &Bound<'_, PyFrozenSet>,
     call_site: bool,
 ) -> PyResult<()> {
-    let name = record.getattr(intern!(py, "name"))?;
-    let log = match loggers.get_item(&name)? {
+    let attrs = record
+        .getattr(intern!(py, "__dict__"))?
+        .cast_into::<PyDict>()?;
+    let parts = match plain_parts(py, record, &attrs, standard)? {
+        Some(p) => p,
+        None => Parts::read(py, record, &attrs, standard)?,
+    };
+    let log = match loggers.get_item(&parts.name)? {
         Some(l) => l.cast_into::<PyLogger>()?,
         None => {
-            let fresh = Bound::new(py, PyLogger::new(convert::text(&name), Vec::new().into()))?;
+            let fresh = Bound::new(
+                py,
+                PyLogger::new(convert::text(&parts.name), Vec::new().into()),
+            )?;
             // setdefault: two threads meeting a new name share one logger.
             loggers
-                .call_method1(intern!(py, "setdefault"), (&name, fresh))?
+                .call_method1(intern!(py, "setdefault"), (&parts.name, fresh))?
                 .cast_into::<PyLogger>()?
         }
     };
-    let levelno: i64 = record.getattr(intern!(py, "levelno"))?.extract()?;
+    let levelno: i64 = parts.levelno.extract()?;
     let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);
     let core = log.get().resolve(py)?;
     if !core.enabled(level) {
         return Ok(());
     }
-    let ts_ns = created_ns(record.getattr(intern!(py, "created"))?.extract()?)?;
-    let msg = message(py, record)?;
+    let ts_ns = created_ns(parts.created.extract()?)?;
+    let msg = match parts.plain_msg()? {
+        Some(m) => m,
+        None => convert::text(&record.call_method0(intern!(py, "getMessage"))?),
+    };
 
-    // The `extra=` keys: everything in the record's __dict__ that a plain
-    // LogRecord does not have. No Python code runs while it is walked.
-    let attrs = record
-        .getattr(intern!(py, "__dict__"))?
-        .cast_into::<PyDict>()?;
-    let mut items: SmallVec<[(Bound<'_, PyAny>, Bound<'_, PyAny>); INLINE]> = SmallVec::new();
-    for (k, v) in attrs.iter() {
-        if !standard.contains(&k)? {
-            items.push((k, v));
-        }
-    }
-    let mut fields: SmallVec<[Field<'_>; INLINE]> = SmallVec::with_capacity(items.len() + 1);
-    for (k, v) in &items {
+    let mut fields: SmallVec<[Field<'_>; INLINE]> = SmallVec::with_capacity(parts.extra.len() + 1);
+    for (k, v) in &parts.extra {
         fields.push(Field {
             key: convert::call_text(k),
             value: convert::call_value(v),
         });
     }
 
-    let exc_info = record.getattr(intern!(py, "exc_info"))?;
+    let exc_info = &parts.exc_info;
     if exc_info.is_truthy()? {
         let value = exc_info.get_item(1)?;
         if !value.is_none() {
@@ -107,12 +109,11 @@ pub(crate) fn emit_log_record(
             }
         }
     }
-    let stack = record.getattr(intern!(py, "stack_info"))?;
-    if stack.is_truthy()? {
+    if parts.stack_info.is_truthy()? {
         set(
             &mut fields,
             "stack_info",
-            convert::value(&stack, 0, &mut Vec::new()),
+            convert::value(&parts.stack_info, 0, &mut Vec::new()),
         );
     }
     if call_site {
@@ -127,6 +128,187 @@ pub(crate) fn emit_log_record(
     // raises for them.
     let _ = core.log_with(level, ts_ns, ctx.as_ref(), msg.as_bytes(), &fields);
     Ok(())
+}
+
+/// What the handler reads of a record.
+struct Parts<'py> {
+    name: Bound<'py, PyAny>,
+    levelno: Bound<'py, PyAny>,
+    created: Bound<'py, PyAny>,
+    msg: Bound<'py, PyAny>,
+    args: Bound<'py, PyAny>,
+    exc_info: Bound<'py, PyAny>,
+    stack_info: Bound<'py, PyAny>,
+    /// Whether `msg` and `args` are a plain `LogRecord`'s (no subclass
+    /// `getMessage` to honour).
+    plain: bool,
+    /// The `extra=` keys and their values, in the record's order.
+    extra: SmallVec<[(Bound<'py, PyAny>, Bound<'py, PyAny>); INLINE]>,
+}
+
+impl<'py> Parts<'py> {
+    /// Reads a record of any class through its attributes: the `extra=`
+    /// keys are everything in its `__dict__` (`attrs`) that a plain
+    /// `LogRecord` does not have (`standard`).
+    fn read(
+        py: Python<'py>,
+        record: &Bound<'py, PyAny>,
+        attrs: &Bound<'py, PyDict>,
+        standard: &Bound<'py, PyFrozenSet>,
+    ) -> PyResult<Self> {
+        // No Python code runs while the dict is walked.
+        let mut extra = SmallVec::new();
+        for (k, v) in attrs.iter() {
+            if !standard.contains(&k)? {
+                extra.push((k, v));
+            }
+        }
+        Ok(Parts {
+            name: record.getattr(intern!(py, "name"))?,
+            levelno: record.getattr(intern!(py, "levelno"))?,
+            created: record.getattr(intern!(py, "created"))?,
+            msg: record.getattr(intern!(py, "msg"))?,
+            args: record.getattr(intern!(py, "args"))?,
+            exc_info: record.getattr(intern!(py, "exc_info"))?,
+            stack_info: record.getattr(intern!(py, "stack_info"))?,
+            plain: record.get_type().is(log_record_type(py)?),
+            extra,
+        })
+    }
+
+    /// `record.getMessage()` when it can be had without the call: for a
+    /// plain `LogRecord` whose `msg` is a str and whose `args` are empty,
+    /// that is `msg` itself. `None`: call `getMessage`.
+    fn plain_msg(&self) -> PyResult<Option<String>> {
+        if self.plain {
+            if let Ok(s) = self.msg.cast_exact::<PyString>() {
+                if !self.args.is_truthy()? {
+                    return Ok(Some(convert::str_lossy(s)));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The attribute names a plain `LogRecord.__init__` stores, in its order,
+/// and where the handler's are among them.
+struct Layout {
+    keys: Vec<Py<PyString>>,
+    /// For each key, its place in [`WANTED_NAMES`] when the handler reads it.
+    wanted: Vec<Option<u8>>,
+}
+
+/// The attributes [`Parts`] holds, in its order.
+const WANTED_NAMES: [&str; WANTED] = [
+    "name",
+    "levelno",
+    "created",
+    "msg",
+    "args",
+    "exc_info",
+    "stack_info",
+];
+const WANTED: usize = 7;
+
+static LAYOUT: PyOnceLock<Option<Layout>> = PyOnceLock::new();
+
+/// The layout of a plain `LogRecord`'s `__dict__`, learnt from one made
+/// here; `None` if it lacks an attribute the handler reads.
+fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
+    let l = LAYOUT.get_or_try_init(py, || -> PyResult<Option<Layout>> {
+        let rec = log_record_type(py)?.call1(("", 20, "", 0, "", PyTuple::empty(py), py.None()))?;
+        let d = rec.getattr("__dict__")?.cast_into::<PyDict>()?;
+        let mut keys = Vec::with_capacity(d.len());
+        for (k, _) in d.iter() {
+            keys.push(k.cast_into::<PyString>()?.unbind());
+        }
+        let mut wanted = vec![None; keys.len()];
+        for (w, name) in WANTED_NAMES.iter().enumerate() {
+            let Some(i) = keys
+                .iter()
+                .position(|k| k.bind(py).to_str().is_ok_and(|s| s == *name))
+            else {
+                return Ok(None);
+            };
+            wanted[i] = Some(w as u8);
+        }
+        Ok(Some(Layout { keys, wanted }))
+    })?;
+    Ok(l.as_ref())
+}
+
+/// The fast way to [`Parts`], for a record of class `LogRecord` itself
+/// whose `__dict__` starts with the attributes `__init__` stores, as the
+/// very same key objects in the same order (the usual record): the values
+/// are taken by position in one walk, with no attribute lookups, and only
+/// the keys after them are checked against `standard` (a formatter adds
+/// `message` and `asctime` there). `None` for any other record.
+fn plain_parts<'py>(
+    py: Python<'py>,
+    record: &Bound<'py, PyAny>,
+    attrs: &Bound<'py, PyDict>,
+    standard: &Bound<'py, PyFrozenSet>,
+) -> PyResult<Option<Parts<'py>>> {
+    if !record.get_type().is(log_record_type(py)?) {
+        return Ok(None);
+    }
+    let Some(l) = layout(py)? else {
+        return Ok(None);
+    };
+    let n = l.keys.len();
+    let mut vals: [Option<Bound<'py, PyAny>>; WANTED] = Default::default();
+    let mut extra = SmallVec::new();
+    let mut i = 0usize;
+    let mut pos: ffi::Py_ssize_t = 0;
+    let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+    let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+    // SAFETY: `attrs` is a dict (checked by the cast) held alive by the
+    // borrow, and the GIL is held; PyDict_Next writes borrowed references
+    // to the key and value into the out-pointers. Each is turned into an
+    // owned `Bound` (a new reference) before anything else runs, and no
+    // Python code runs during the walk, so the dict does not change under
+    // it.
+    while unsafe { ffi::PyDict_Next(attrs.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
+        if i < n {
+            if k != l.keys[i].as_ptr() {
+                return Ok(None);
+            }
+            if let Some(w) = l.wanted[i] {
+                // SAFETY: `v` is a valid borrowed reference (above).
+                vals[w as usize] = Some(unsafe { Bound::from_borrowed_ptr(py, v) });
+            }
+        } else {
+            // SAFETY: as above, for both.
+            let (key, val) = unsafe {
+                (
+                    Bound::from_borrowed_ptr(py, k),
+                    Bound::from_borrowed_ptr(py, v),
+                )
+            };
+            if !standard.contains(&key)? {
+                extra.push((key, val));
+            }
+        }
+        i += 1;
+    }
+    if i < n {
+        return Ok(None);
+    }
+    // Every wanted key is among the first `n`, all of which were seen.
+    let [name, levelno, created, msg, args, exc_info, stack_info] =
+        vals.map(|v| v.unwrap_or_else(|| py.None().into_bound(py)));
+    Ok(Some(Parts {
+        name,
+        levelno,
+        created,
+        msg,
+        args,
+        exc_info,
+        stack_info,
+        plain: true,
+        extra,
+    }))
 }
 
 /// `Handler.handle` for a `ringlog.Handler` whose class keeps the stock
@@ -193,7 +375,9 @@ impl Handle {
             if !e.is_instance_of::<PyException>(py) || e.is_instance_of::<PyRecursionError>(py) {
                 return Err(e);
             }
-            self.on_error.bind(py).call1((h, &record, e.into_value(py)))?;
+            self.on_error
+                .bind(py)
+                .call1((h, &record, e.into_value(py)))?;
         }
         Ok(rv)
     }
@@ -215,22 +399,6 @@ fn set<'a>(fields: &mut SmallVec<[Field<'a>; INLINE]>, key: &'static str, value:
             value,
         }),
     }
-}
-
-/// `record.getMessage()`. For a plain `LogRecord` whose `msg` is a str and
-/// whose `args` are empty that is `msg` itself, taken without the call.
-fn message(py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<String> {
-    if record.get_type().is(log_record_type(py)?) {
-        let msg = record.getattr(intern!(py, "msg"))?;
-        if let Ok(s) = msg.cast_exact::<PyString>() {
-            if !record.getattr(intern!(py, "args"))?.is_truthy()? {
-                return Ok(convert::str_lossy(s));
-            }
-        }
-    }
-    Ok(convert::text(
-        &record.call_method0(intern!(py, "getMessage"))?,
-    ))
 }
 
 /// `logging.LogRecord`.

@@ -172,3 +172,44 @@ def test_filters_and_subclasses_keep_the_stdlib_behaviour(stdlog, records):
     out = records()
     assert [r["msg"] for r in out] == ["keep me", "through a subclass"]
     assert out[1]["tagged"] is True
+
+
+def test_records_read_by_position_and_by_attribute_give_the_same_fields(stdlog, records):
+    """A plain record is read by the position of its attributes in its
+    __dict__; one whose __dict__ is laid out differently is read by
+    attribute. Both must give the same record."""
+    logger, handler = stdlog
+    extra = {"user": "alice", "status": 200, "latency_ms": 12.5}
+    # The usual record: extras after the attributes __init__ sets.
+    logger.info("same %s", "text", extra=extra)
+    # A formatter ran first (another handler): `message` and `asctime`
+    # follow the extras and are not fields.
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "same %s", ("text",), None, extra=extra)
+    logging.Formatter("%(asctime)s %(message)s").format(rec)
+    assert list(vars(rec))[-2:] == ["message", "asctime"]
+    handler.handle(rec)
+    # A standard attribute set again after a del: the layout differs.
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "same %s", ("text",), None, extra=extra)
+    msg = rec.msg
+    del rec.msg
+    rec.msg = msg
+    handler.handle(rec)
+    # Built from a dict, in the dict's order.
+    d = dict(vars(logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "same %s", ("text",), None)))
+    d = dict(reversed(list(d.items())))
+    d.update(extra)
+    handler.handle(logging.makeLogRecord(d))
+    # A record at another level and with no extras, through both ways.
+    logger.warning("plain")
+    rec = logger.makeRecord("stdlib.test", logging.WARNING, __file__, 1, "plain", (), None)
+    rec.__dict__ = dict(reversed(list(vars(rec).items())))
+    handler.handle(rec)
+    out = records()
+    assert len(out) == 6
+    first = {k: v for k, v in out[0].items() if k not in ("ts", "seq")}
+    assert first["msg"] == "same text" and first["user"] == "alice"
+    assert "message" not in first and "asctime" not in first
+    for r in out[1:4]:
+        assert {k: v for k, v in r.items() if k not in ("ts", "seq")} == first
+    assert [(r["msg"], r["level"]) for r in out[4:]] == [("plain", "warn")] * 2
+    assert set(out[4]) == set(out[5])
