@@ -19,9 +19,10 @@
 //
 // Each record costs one C call, made on the calling goroutine's OS thread:
 // the record goes into that thread's ring, and ringlog's flusher writes it.
-// Strings are passed to C by pointer and length, pinned for the call
-// (runtime.Pinner), never copied; the C side copies them into the ring and
-// keeps no pointer. Logging allocates nothing once the handler's pool of
+// Keys and strings of up to 64 bytes are copied into C memory of the
+// call; longer ones are passed to C by pointer and length, pinned for the
+// call (runtime.Pinner). The C side copies them into the ring and keeps
+// no pointer. Logging allocates nothing once the handler's pool of
 // call frames is warm.
 //
 // Rings are per OS thread, not per goroutine: goroutines share the ring of

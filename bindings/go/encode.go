@@ -50,7 +50,8 @@ func (f *frame) attr(a slog.Attr, replace bool) {
 	v := a.Value
 	switch v.Kind() {
 	case slog.KindString:
-		f.setStr(f.push(a.Key, C.RINGLOG_FIELD_STR), v.String())
+		f.push(a.Key, C.RINGLOG_FIELD_STR)
+		f.setStr(v.String())
 	case slog.KindInt64:
 		f.push(a.Key, C.RINGLOG_FIELD_I64).setI64(v.Int64())
 	case slog.KindUint64:
@@ -130,7 +131,8 @@ func (f *frame) anyValue(key string, v any) {
 		f.push(key, C.RINGLOG_FIELD_NULL)
 		return
 	case []byte:
-		f.setBytes(f.push(key, C.RINGLOG_FIELD_BYTES), x)
+		f.push(key, C.RINGLOG_FIELD_BYTES)
+		f.setBytes(x)
 		return
 	case *slog.Source:
 		if x == nil {

@@ -1,17 +1,24 @@
 package ringlog
 
 // A frame is the scratch space of one call into ringlog: the C array the
-// record's fields are laid out in, the text generated for them, and the
-// Pinner that keeps the Go strings they point at in place.
+// record's fields are laid out in, the text generated for them, a C copy
+// of the short strings, and the Pinner that keeps the longer Go strings
+// they point at in place.
 //
 // Why this shape (cgo's pointer rules):
 //   - Fields live in C memory, so the field array passed to C is not Go
 //     memory that contains Go pointers (which cgocheck refuses).
-//   - Strings are not copied: a field's key and value point at the Go
-//     string's bytes. Storing a Go pointer in C memory is allowed only for
-//     a pinned object, so every such string is pinned (runtime.Pinner)
-//     before it is stored, and unpinned after the call. Pinning a string
-//     that is not in the Go heap (a literal, say) is free.
+//   - Short strings (keys and values up to copyMax bytes, nearly all of
+//     them) are copied into the frame's C text buffer while it has room
+//     (cText bytes, never moved, so a field points into it at once): a
+//     copy of a few bytes costs less than a pin and an unpin
+//     (runtime.Pinner checks the span of every pointer, even of a literal
+//     that is not in the heap).
+//   - Longer strings, and short ones once the C text buffer is full, are
+//     not copied: the field points at the Go string's bytes. Storing a Go
+//     pointer in C memory is allowed only for a pinned object, so every
+//     such string is pinned before it is stored, and unpinned after the
+//     call.
 //   - Text the binding makes itself (a formatted time, an error's message,
 //     the JSON fallback) goes into one Go byte slice, pinned once per call.
 //
@@ -47,6 +54,13 @@ const (
 	keepFields = 256
 	keepText   = 16 << 10
 )
+
+// copyMax is the longest string copied into the C text buffer rather
+// than pinned where it is.
+const copyMax = 64
+
+// cText is the size of a frame's C text buffer.
+const cText = 4096
 
 // fixKind says what an index in a fixup refers to.
 type fixKind uint8
@@ -99,6 +113,7 @@ var (
 type cmem struct {
 	fields unsafe.Pointer // cap ringlog_field entries
 	extra  unsafe.Pointer // a ringlog_trace_context, then the error buffer
+	ctext  unsafe.Pointer // cText bytes: the copied strings
 }
 
 // frame is the scratch space of one call (see the top of this file).
@@ -116,6 +131,9 @@ type frame struct {
 	pending []fixup
 	// text holds the text the binding made (see pushText).
 	text []byte
+	// ctextLen bytes of the C text buffer (mem.ctext) hold the short
+	// strings copied so far.
+	ctextLen int
 	// fix are the fixups of fields already in the C array.
 	fix []fixup
 	// pin pins every Go string a field points at, until release.
@@ -141,8 +159,9 @@ func newFrame() *frame {
 	m := &cmem{
 		fields: C.malloc(C.size_t(16 * fieldSize)),
 		extra:  C.malloc(C.size_t(ctxSize + errCap)),
+		ctext:  C.malloc(C.size_t(cText)),
 	}
-	if m.fields == nil || m.extra == nil {
+	if m.fields == nil || m.extra == nil || m.ctext == nil {
 		panic("ringlog: out of C memory")
 	}
 	f := &frame{
@@ -158,6 +177,7 @@ func newFrame() *frame {
 	runtime.AddCleanup(f, func(m *cmem) {
 		C.free(m.fields)
 		C.free(m.extra)
+		C.free(m.ctext)
 	}, m)
 	return f
 }
@@ -182,6 +202,12 @@ func (f *frame) release() {
 	if cap(f.stack) > keepFields {
 		f.stack = make([]entry, 0, 16)
 	}
+	if cap(f.pending) > keepFields {
+		f.pending = make([]fixup, 0, 8)
+	}
+	if cap(f.fix) > keepFields {
+		f.fix = make([]fixup, 0, 8)
+	}
 	framePool.Put(f)
 }
 
@@ -192,6 +218,7 @@ func (f *frame) reset() {
 	f.stack = f.stack[:0]
 	f.pending = f.pending[:0]
 	f.text = f.text[:0]
+	f.ctextLen = 0
 	f.fix = f.fix[:0]
 	f.depth = 0
 }
@@ -232,13 +259,26 @@ func (f *frame) next(typ C.ringlog_field_type) *entry {
 	return e
 }
 
-// push adds an entry with a Go string key, pinned.
+// strPtr is the address to give C for s: a copy in the C text buffer
+// when s is short and the buffer has room, else s's bytes, pinned.
+func (f *frame) strPtr(s string) uintptr {
+	n := len(s)
+	if n <= copyMax && f.ctextLen+n <= cText {
+		dst := unsafe.Add(f.mem.ctext, f.ctextLen)
+		copy(unsafe.Slice((*byte)(dst), n), s)
+		f.ctextLen += n
+		return uintptr(dst)
+	}
+	p := unsafe.StringData(s)
+	f.pin.Pin(p)
+	return uintptr(unsafe.Pointer(p))
+}
+
+// push adds an entry with a Go string key (see strPtr).
 func (f *frame) push(key string, typ C.ringlog_field_type) *entry {
 	e := f.next(typ)
-	if len(key) > 0 {
-		kp := unsafe.StringData(key)
-		f.pin.Pin(kp)
-		e.key, e.keyLen = uintptr(unsafe.Pointer(kp)), uintptr(len(key))
+	if n := len(key); n > 0 {
+		e.key, e.keyLen = f.strPtr(key), uintptr(n)
 	}
 	return e
 }
@@ -261,24 +301,20 @@ func (e *entry) setF64(v float64) { e.v0 = math.Float64bits(v) }
 
 func (e *entry) setBool(v bool) { *(*C.bool)(unsafe.Pointer(&e.v0)) = C.bool(v) }
 
-// setStr points the value at s's bytes, pinned.
-func (f *frame) setStr(e *entry, s string) {
-	if len(s) > 0 {
-		p := unsafe.StringData(s)
-		f.pin.Pin(p)
-		e.v0 = uint64(uintptr(unsafe.Pointer(p)))
-	}
+// setStr makes s the value of the entry on top of the stack (see
+// strPtr).
+func (f *frame) setStr(s string) {
+	e := &f.stack[len(f.stack)-1]
 	e.v1 = uint64(len(s))
+	if len(s) > 0 {
+		e.v0 = uint64(f.strPtr(s))
+	}
 }
 
-// setBytes points the value at v's bytes, pinned.
-func (f *frame) setBytes(e *entry, v []byte) {
-	if len(v) > 0 {
-		p := unsafe.SliceData(v)
-		f.pin.Pin(p)
-		e.v0 = uint64(uintptr(unsafe.Pointer(p)))
-	}
-	e.v1 = uint64(len(v))
+// setBytes makes v the value of the entry on top of the stack, as
+// setStr does.
+func (f *frame) setBytes(v []byte) {
+	f.setStr(unsafe.String(unsafe.SliceData(v), len(v)))
 }
 
 // setText makes the value of the entry on top of the stack text[off:off+n].

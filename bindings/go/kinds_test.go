@@ -1,12 +1,14 @@
 package ringlog
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -149,6 +151,59 @@ func TestObjectKeysKeepTheirOrder(t *testing.T) {
 	for _, sub := range []string{`"o":{"Z":1,"A":2,"M":3}`, `"g":{"z":1,"a":2}`} {
 		if !contains(line, sub) {
 			t.Errorf("%s not in %s", sub, line)
+		}
+	}
+}
+
+// Keys and values up to copyMax bytes are copied into the frame's C text
+// buffer while it has room, longer ones (and short ones past its end)
+// pinned in place; a record with many of each, in groups and at the top,
+// more than the buffer holds, comes out whole, on a fresh frame and on a
+// reused one.
+func TestCopiedAndPinnedStringsAroundTheLimit(t *testing.T) {
+	s := startFile(t, "")
+	l := slog.New(NewHandler(nil)).With(slog.String(strings.Repeat("w", copyMax+1), strings.Repeat("W", copyMax)))
+	var attrs []slog.Attr
+	var wantKV [][2]string
+	add := func(k, v string) {
+		attrs = append(attrs, slog.String(k, v))
+		wantKV = append(wantKV, [2]string{k, v})
+	}
+	for n := copyMax - 3; n <= copyMax+3; n++ {
+		for _, m := range []int{0, 1, copyMax - 1, copyMax, copyMax + 1, 3 * copyMax} {
+			prefix := fmt.Sprintf("%d_%d_", n, m)
+			add(prefix+strings.Repeat("k", n-len(prefix)), strings.Repeat(string(rune('a'+m%26)), m))
+		}
+	}
+	// Enough short strings to fill the C text buffer, so later ones are
+	// pinned.
+	copied := 0
+	for i := 0; copied <= 2*cText; i++ {
+		k, v := fmt.Sprintf("short%04d", i), fmt.Sprintf("value %d %s", i, strings.Repeat("v", i%40))
+		add(k, v)
+		copied += len(k) + len(v)
+	}
+	bs := []byte(strings.Repeat("b", copyMax+1))
+	for round := 0; round < 2; round++ {
+		l.LogAttrs(context.Background(), slog.LevelInfo, "limits",
+			append([]slog.Attr{
+				slog.Group("g", slog.String("short", "s"), slog.String("long", strings.Repeat("L", 2*copyMax))),
+				slog.Any("short_bytes", []byte("xy")),
+				slog.Any("long_bytes", bs),
+			}, attrs...)...)
+	}
+	recs := s.records()
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+	for _, r := range recs {
+		want(t, r, strings.Repeat("W", copyMax), strings.Repeat("w", copyMax+1))
+		want(t, r, "s", "g", "short")
+		want(t, r, strings.Repeat("L", 2*copyMax), "g", "long")
+		want(t, r, base64.StdEncoding.EncodeToString([]byte("xy")), "short_bytes")
+		want(t, r, base64.StdEncoding.EncodeToString(bs), "long_bytes")
+		for _, kv := range wantKV {
+			want(t, r, kv[1], kv[0])
 		}
 	}
 }

@@ -683,6 +683,8 @@ function putHead(start, slot, level, flags) {
  */
 function putKeyedHead(slot, level, msg) {
   recStart = pos;
+  // The size limit counts from here (not from a site record left behind).
+  recordStart = pos;
   putHead(pos, slot, level, 0);
   putStr(msg);
   if (pos + 4 > cap) grow(4);
@@ -845,12 +847,24 @@ function send(slot, level, obj, msg, asErr, sh) {
         shapeable = false;
       }
     }
+    if (siteMode && s.site < 0) {
+      // A record logged from a getter on this logger, of this same shape,
+      // found the site could not be defined.
+      cpos = toKeyed(slot, level, msg, s, vstart, n);
+      siteMode = false;
+      shapeable = false;
+    }
     if (siteMode) {
       dv.setUint32(idPos, s.site, true);
       sh.hits++;
     } else {
       dv.setUint32(cpos, n, true);
-      if (shapeable && n <= MAX_SHAPE_KEYS) remember(sh, level, msg, base, n);
+      // A shape that did not fit counts as a miss; one with a site is kept
+      // (records of another shape under the same message stay keyed).
+      if (s !== null) sh.miss();
+      if (shapeable && n <= MAX_SHAPE_KEYS && (s === null || s.site <= 0)) {
+        remember(sh, level, msg, base, n);
+      }
     }
     dv.setUint32(0, recStart, true);
     dv.setUint32(4, pos, true);

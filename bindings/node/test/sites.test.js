@@ -293,3 +293,26 @@ test('a logger whose messages are made per record stops looking for shapes for a
   assert.equal(hot._sh.pause, 0);
   assert.equal(hot._sh.sites, 1);
 });
+
+test('two shapes under one message: the first keeps its site, the other stays keyed', async () => {
+  const out = configureToFile(ringlog);
+  const log = ringlog.logger({ name: 'alternating' });
+  for (let i = 0; i < 6; i++) {
+    if (i < 2 || i % 2 === 0) log.info({ user: 'u', i }, 'login');
+    else log.info({ user: 'u', ip: '10.0.0.1', i }, 'login');
+  }
+  assert.equal(log._sh.sites, 1);
+  assert.equal(log._sh.last.keys.join(), 'user,i');
+  const recs = await flushed(ringlog, out);
+  assert.deepEqual(
+    recs.map((r) => [r.i, r.ip]),
+    [
+      [0, undefined],
+      [1, undefined],
+      [2, undefined],
+      [3, '10.0.0.1'],
+      [4, undefined],
+      [5, '10.0.0.1'],
+    ],
+  );
+});

@@ -263,12 +263,15 @@ fn plain_parts<'py>(
     let mut pos: ffi::Py_ssize_t = 0;
     let mut k: *mut ffi::PyObject = std::ptr::null_mut();
     let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+    // PyDict_Next checks its position against the dict's current table and
+    // writes borrowed references to a key and value into the out-pointers.
+    // Each is turned into an owned `Bound` (a new reference) before
+    // anything else runs. Python code can run later in the walk (a str
+    // subclass key's `__eq__` in `standard.contains`) and change the dict;
+    // the walk then sees some entries twice or not at all, as any dict walk
+    // would, but every reference it holds is owned.
     // SAFETY: `attrs` is a dict (checked by the cast) held alive by the
-    // borrow, and the GIL is held; PyDict_Next writes borrowed references
-    // to the key and value into the out-pointers. Each is turned into an
-    // owned `Bound` (a new reference) before anything else runs, and no
-    // Python code runs during the walk, so the dict does not change under
-    // it.
+    // borrow, the GIL is held, and the out-pointers are valid locals.
     while unsafe { ffi::PyDict_Next(attrs.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
         if i < n {
             if k != l.keys[i].as_ptr() {
