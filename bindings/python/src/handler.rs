@@ -72,9 +72,18 @@ pub(crate) fn emit_log_record(
         return Ok(());
     }
     let ts_ns = created_ns(parts.created.extract()?)?;
-    let msg = match parts.plain_msg()? {
-        Some(m) => m,
-        None => convert::text(&record.call_method0(intern!(py, "getMessage"))?),
+    // `record.getMessage()`, which for a plain `LogRecord` whose `msg` is
+    // a str and whose `args` are empty is `msg` itself: borrowed, without
+    // the call.
+    let msg: Cow<'_, str> = if parts.plain
+        && parts.msg.is_exact_instance_of::<PyString>()
+        && !parts.args.is_truthy()?
+    {
+        convert::call_text(&parts.msg)
+    } else {
+        Cow::Owned(convert::text(
+            &record.call_method0(intern!(py, "getMessage"))?,
+        ))
     };
 
     let mut fields: SmallVec<[Field<'_>; INLINE]> = SmallVec::with_capacity(parts.extra.len() + 1);
@@ -156,7 +165,9 @@ impl<'py> Parts<'py> {
         attrs: &Bound<'py, PyDict>,
         standard: &Bound<'py, PyFrozenSet>,
     ) -> PyResult<Self> {
-        // No Python code runs while the dict is walked.
+        // Only a str subclass key's `__hash__` or `__eq__` (in `contains`)
+        // could run Python code during the walk; if it changed the dict,
+        // the iterator would stop with an error, not read freed memory.
         let mut extra = SmallVec::new();
         for (k, v) in attrs.iter() {
             if !standard.contains(&k)? {
@@ -174,20 +185,6 @@ impl<'py> Parts<'py> {
             plain: record.get_type().is(log_record_type(py)?),
             extra,
         })
-    }
-
-    /// `record.getMessage()` when it can be had without the call: for a
-    /// plain `LogRecord` whose `msg` is a str and whose `args` are empty,
-    /// that is `msg` itself. `None`: call `getMessage`.
-    fn plain_msg(&self) -> PyResult<Option<String>> {
-        if self.plain {
-            if let Ok(s) = self.msg.cast_exact::<PyString>() {
-                if !self.args.is_truthy()? {
-                    return Ok(Some(convert::str_lossy(s)));
-                }
-            }
-        }
-        Ok(None)
     }
 }
 
