@@ -12,7 +12,8 @@ use pyo3::ffi;
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
-use ringlog::Level;
+use ringlog::site::Kind;
+use ringlog::{Level, Value};
 use std::borrow::Cow;
 use std::os::raw::c_int;
 use std::panic::AssertUnwindSafe;
@@ -37,7 +38,56 @@ pub(crate) fn invalidate() {
 struct Cache {
     generation: u64,
     logger: Option<ringlog::Logger>,
+    /// Call sites of the direct path, for `logger` (cleared with it).
+    sites: Vec<DirectSite>,
+    /// Shapes seen once, the oldest replaced first; a second sighting
+    /// makes a site.
+    seen: Vec<Shape>,
 }
+
+/// The shape of a direct-path call: the message and keyword-name objects
+/// of one Python call site (CPython passes the same objects on every call
+/// from one place in the code), its level and its value kinds. The
+/// objects are held, so a match by identity is never a reused address.
+#[derive(Debug)]
+struct Shape {
+    msg: Py<PyAny>,
+    kwnames: Option<Py<PyAny>>,
+    level: u8,
+    kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]>,
+}
+
+impl Shape {
+    fn is(
+        &self,
+        msg: *mut ffi::PyObject,
+        kwnames: *mut ffi::PyObject,
+        level: u8,
+        kinds: &[Kind],
+    ) -> bool {
+        self.msg.as_ptr() == msg
+            && self
+                .kwnames
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |k| k.as_ptr())
+                == kwnames
+            && self.level == level
+            && self.kinds[..] == *kinds
+    }
+}
+
+/// A direct-path shape registered as a core call site.
+#[derive(Debug)]
+struct DirectSite {
+    shape: Shape,
+    site: ringlog::site::Site,
+}
+
+/// Sites one logger registers for the direct path; past that, its calls
+/// take the keyed path.
+const MAX_DIRECT_SITES: usize = 32;
+/// Shapes seen once that one logger remembers.
+const MAX_SEEN: usize = 8;
 
 /// A logger: `get_logger(name)`, or a child made by `bind(**fields)`.
 #[pyclass(frozen, module = "ringlog._ringlog", name = "Logger")]
@@ -96,6 +146,8 @@ impl PyLogger {
         *c = Cache {
             generation,
             logger: Some(l.clone()),
+            sites: Vec::new(),
+            seen: Vec::new(),
         };
         Ok(l)
     }
@@ -168,6 +220,16 @@ impl PyLogger {
     #[getter]
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How many call sites the direct path registered for this logger and
+    /// the current runtime (for tests).
+    fn _direct_sites(&self) -> usize {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sites
+            .len()
     }
 
     /// Logs at a level given by name or severity number.
@@ -279,6 +341,9 @@ impl PyLogger {
         } else {
             Some(bound_from(py, kwnames).cast_into::<PyTuple>()?)
         };
+        if let Some(done) = self.site_call(py, &l, level, &msg, names.as_ref(), &argv[nargs..])? {
+            return Ok(done);
+        }
         let mut keys: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
         let mut values: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
         let mut spill_keys: Vec<Bound<'_, PyAny>> = Vec::new();
@@ -315,6 +380,159 @@ impl PyLogger {
         // never raises for them.
         let _ = l.log_with(level, 0, ctx.as_ref(), msg.as_bytes(), &fields);
         Ok(())
+    }
+}
+
+/// A direct-path value as a call site takes it.
+enum SiteVal<'a> {
+    Text(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl SiteVal<'_> {
+    fn kind(&self) -> Kind {
+        match self {
+            SiteVal::Text(_) => Kind::Str,
+            SiteVal::Int(_) => Kind::I64,
+            SiteVal::Float(_) => Kind::F64,
+            SiteVal::Bool(_) => Kind::Bool,
+        }
+    }
+}
+
+/// `v` as a call-site value: an exact str, bool, int that fits an i64,
+/// or float; `None` for anything else (the keyed path takes it).
+fn site_val<'a>(v: &'a Bound<'_, PyAny>) -> Option<SiteVal<'a>> {
+    if v.is_exact_instance_of::<PyString>() {
+        Some(SiteVal::Text(convert::call_text(v)))
+    } else if v.is_exact_instance_of::<pyo3::types::PyBool>() {
+        Some(SiteVal::Bool(v.is_truthy().ok()?))
+    } else if v.is_exact_instance_of::<pyo3::types::PyInt>() {
+        v.extract::<i64>().ok().map(SiteVal::Int)
+    } else if v.is_exact_instance_of::<pyo3::types::PyFloat>() {
+        v.extract::<f64>().ok().map(SiteVal::Float)
+    } else {
+        None
+    }
+}
+
+impl PyLogger {
+    /// The call-site path of a level method: when the message is a str,
+    /// every value a str, bool, int (i64) or float, and this logger has
+    /// seen the same message and keyword-name objects at this level with
+    /// these kinds before, the record goes through a core call site (only
+    /// the values are written). The first sighting of a shape is
+    /// remembered, the second registers the site. `Ok(None)`: take the
+    /// keyed path.
+    fn site_call(
+        &self,
+        py: Python<'_>,
+        l: &ringlog::Logger,
+        level: Level,
+        msg: &Bound<'_, PyAny>,
+        names: Option<&Bound<'_, PyTuple>>,
+        values: &[*mut ffi::PyObject],
+    ) -> PyResult<Option<()>> {
+        if values.len() > INLINE_FIELDS || !msg.is_exact_instance_of::<PyString>() {
+            return Ok(None);
+        }
+        let held: smallvec::SmallVec<[Bound<'_, PyAny>; INLINE_FIELDS]> =
+            values.iter().map(|&v| bound_from(py, v)).collect();
+        let mut vals: smallvec::SmallVec<[SiteVal<'_>; INLINE_FIELDS]> = smallvec::SmallVec::new();
+        for v in &held {
+            match site_val(v) {
+                Some(x) => vals.push(x),
+                None => return Ok(None),
+            }
+        }
+        let kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]> =
+            vals.iter().map(SiteVal::kind).collect();
+        let kw = names.map_or(std::ptr::null_mut(), |n| n.as_ptr());
+        let Some(site) = self.direct_site(l, level, msg, names, kw, &kinds)? else {
+            return Ok(None);
+        };
+        let args: smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> = vals
+            .iter()
+            .map(|v| match v {
+                SiteVal::Text(t) => Value::Str(t.as_bytes()),
+                SiteVal::Int(i) => Value::I64(*i),
+                SiteVal::Float(f) => Value::F64(*f),
+                SiteVal::Bool(b) => Value::Bool(*b),
+            })
+            .collect();
+        let ctx = trace::current(py);
+        // Refused records are counted by the core, as on the keyed path.
+        let _ = site.log_args_with(ctx.as_ref(), &args);
+        Ok(Some(()))
+    }
+
+    /// The site registered for this shape, registering it on its second
+    /// sighting; `None` while it has been seen once, and when the logger
+    /// has all the sites it may have.
+    #[allow(clippy::too_many_arguments)]
+    fn direct_site(
+        &self,
+        l: &ringlog::Logger,
+        level: Level,
+        msg: &Bound<'_, PyAny>,
+        names: Option<&Bound<'_, PyTuple>>,
+        kw: *mut ffi::PyObject,
+        kinds: &[Kind],
+    ) -> PyResult<Option<ringlog::site::Site>> {
+        let lv = level.number();
+        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // Ordering: Relaxed, see `GENERATION`.
+        if c.generation != GENERATION.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        if let Some(d) = c
+            .sites
+            .iter()
+            .find(|d| d.shape.is(msg.as_ptr(), kw, lv, kinds))
+        {
+            return Ok(Some(d.site.clone()));
+        }
+        if c.sites.len() >= MAX_DIRECT_SITES {
+            return Ok(None);
+        }
+        let shape = Shape {
+            msg: msg.clone().unbind(),
+            kwnames: names.map(|n| n.clone().into_any().unbind()),
+            level: lv,
+            kinds: kinds.into(),
+        };
+        let Some(at) = c
+            .seen
+            .iter()
+            .position(|s| s.is(msg.as_ptr(), kw, lv, kinds))
+        else {
+            if c.seen.len() >= MAX_SEEN {
+                c.seen.remove(0);
+            }
+            c.seen.push(shape);
+            return Ok(None);
+        };
+        c.seen.remove(at);
+        let mut keys: smallvec::SmallVec<[(Cow<'_, str>, Kind); INLINE_FIELDS]> =
+            smallvec::SmallVec::new();
+        if let Some(n) = names {
+            for (i, k) in n.iter().enumerate() {
+                keys.push((Cow::Owned(convert::call_text(&k).into_owned()), kinds[i]));
+            }
+        }
+        let key_refs: smallvec::SmallVec<[(&[u8], Kind); INLINE_FIELDS]> =
+            keys.iter().map(|(k, t)| (k.as_bytes(), *t)).collect();
+        let text = convert::call_text(msg);
+        let Ok(site) = l.site_bytes(level, text.as_bytes(), &key_refs) else {
+            return Ok(None);
+        };
+        c.sites.push(DirectSite {
+            shape,
+            site: site.clone(),
+        });
+        Ok(Some(site))
     }
 }
 

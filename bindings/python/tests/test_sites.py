@@ -1,0 +1,98 @@
+"""The direct path's call sites: a level method called again from the
+same place in the code (same message and keyword-name objects, same value
+kinds) logs through a core call site, writing only the values. The output
+must not show which path a record took."""
+
+from __future__ import annotations
+
+import math
+
+import ringlog
+
+
+def content(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k not in ("ts", "seq")}
+
+
+def test_a_repeated_call_goes_through_a_site_and_reads_the_same(records):
+    log = ringlog.get_logger("sites")
+    for i in range(4):
+        log.info("request handled", user="al\udcffice \u2028\n", status=200, latency_ms=12.5, ok=True, nan=math.nan)
+    assert log._direct_sites() == 1
+    out = records()
+    assert len(out) == 4
+    for r in out[1:]:
+        assert content(r) == content(out[0])
+    r = out[3]
+    assert r["user"] == "al\ufffdice \u2028\n"
+    assert (r["status"], r["latency_ms"], r["ok"], r["nan"]) == (200, 12.5, True, "NaN")
+
+
+def test_values_of_another_kind_take_the_keyed_path_whole(records):
+    log = ringlog.get_logger("kinds")
+
+    def call(v):
+        log.warning("one place", v=v, n=1)
+
+    for v in (1, 2, "text", 3.5, True, None, [1, "a"], {"k": 1}, 2**70, -(2**63), b"\x00\x01", 4):
+        call(v)
+    assert log._direct_sites() == 1
+    got = [r["v"] for r in records()]
+    assert got[:5] == [1, 2, "text", 3.5, True]
+    assert got[5] is None and got[6] == [1, "a"] and got[7] == {"k": 1}
+    # Past 64 bits an int is written as its digits, as on the keyed path.
+    assert got[8] == str(2**70) and got[9] == -(2**63)
+    assert got[11] == 4
+
+
+def test_each_call_place_level_and_logger_has_its_own_site(records):
+    root = ringlog.get_logger("places")
+    child = root.bind(req="r-1")
+    for i in range(3):
+        root.info("a", i=i)
+        root.info("b", i=i)
+        root.warning("a", i=i)
+        child.info("a", i=i)
+    assert root._direct_sites() == 3 and child._direct_sites() == 1
+    out = records()
+    assert len(out) == 12
+    assert [r["i"] for r in out if r.get("req") == "r-1"] == [0, 1, 2]
+    assert [(r["msg"], r["level"]) for r in out[:4]] == [("a", "info"), ("b", "info"), ("a", "warn"), ("a", "info")]
+
+
+def test_messages_made_per_call_register_no_site(records):
+    log = ringlog.get_logger("formatted")
+    for i in range(200):
+        log.info(f"job {i} done", i=i)
+    assert log._direct_sites() == 0
+    assert [r["msg"] for r in records()] == [f"job {i} done" for i in range(200)]
+
+
+def test_site_records_carry_the_trace_context(records):
+    log = ringlog.get_logger("ctx")
+    with ringlog.trace_context("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"):
+        for i in range(3):
+            log.info("traced", i=i)
+    for i in range(3):
+        log.info("traced", i=i)
+    assert log._direct_sites() == 1
+    ids = [r.get("trace_id") for r in records()]
+    assert ids == ["4bf92f3577b34da6a3ce929d0e0e4736"] * 3 + [None] * 3
+
+
+def test_sites_are_made_again_for_a_new_runtime(records, tmp_path):
+    log = ringlog.get_logger("again")
+    for i in range(3):
+        log.info("r", i=i)
+    assert [r["i"] for r in records()] == [0, 1, 2]
+    ringlog.shutdown()
+    (tmp_path / "rings2").mkdir(mode=0o700)
+    out2 = tmp_path / "out2.log"
+    ringlog.configure({"ring_dir": str(tmp_path / "rings2"), "sinks": {"o": {"type": "file", "path": str(out2)}}})
+    for i in range(3, 6):
+        log.info("r", i=i)
+    ringlog.flush(5)
+    import json
+
+    assert [json.loads(line)["i"] for line in out2.read_text().splitlines()] == [3, 4, 5]
+    assert log._direct_sites() == 1
