@@ -43,6 +43,8 @@ struct Cache {
     /// Shapes seen once, the oldest replaced first; a second sighting
     /// makes a site.
     seen: Vec<Shape>,
+    /// Records logged through `sites` (for tests).
+    hits: u64,
 }
 
 /// The shape of a direct-path call: the message and keyword-name objects
@@ -76,11 +78,12 @@ impl Shape {
     }
 }
 
-/// A direct-path shape registered as a core call site.
+/// A direct-path shape registered as a core call site (`None`: the core
+/// would not make it).
 #[derive(Debug)]
 struct DirectSite {
     shape: Shape,
-    site: ringlog::site::Site,
+    site: Option<ringlog::site::Site>,
 }
 
 /// Sites one logger registers for the direct path; past that, its calls
@@ -143,12 +146,17 @@ impl PyLogger {
             })
             .map_err(|e| runtime_error(&e))?;
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        *c = Cache {
-            generation,
-            logger: Some(l.clone()),
-            sites: Vec::new(),
-            seen: Vec::new(),
-        };
+        let old = std::mem::replace(
+            &mut *c,
+            Cache {
+                generation,
+                logger: Some(l.clone()),
+                ..Cache::default()
+            },
+        );
+        // The old shapes hold Python objects: let go of them unlocked.
+        drop(c);
+        drop(old);
         Ok(l)
     }
 
@@ -223,13 +231,11 @@ impl PyLogger {
     }
 
     /// How many call sites the direct path registered for this logger and
-    /// the current runtime (for tests).
-    fn _direct_sites(&self) -> usize {
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .sites
-            .len()
+    /// the current runtime, and how many records went through them (for
+    /// tests).
+    fn _direct_sites(&self) -> (usize, u64) {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        (c.sites.iter().filter(|d| d.site.is_some()).count(), c.hits)
     }
 
     /// Logs at a level given by name or severity number.
@@ -341,7 +347,7 @@ impl PyLogger {
         } else {
             Some(bound_from(py, kwnames).cast_into::<PyTuple>()?)
         };
-        if let Some(done) = self.site_call(py, &l, level, &msg, names.as_ref(), &argv[nargs..])? {
+        if let Some(done) = self.site_call(py, level, &msg, names.as_ref(), &argv[nargs..])? {
             return Ok(done);
         }
         let mut keys: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
@@ -429,7 +435,6 @@ impl PyLogger {
     fn site_call(
         &self,
         py: Python<'_>,
-        l: &ringlog::Logger,
         level: Level,
         msg: &Bound<'_, PyAny>,
         names: Option<&Bound<'_, PyTuple>>,
@@ -450,7 +455,7 @@ impl PyLogger {
         let kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]> =
             vals.iter().map(SiteVal::kind).collect();
         let kw = names.map_or(std::ptr::null_mut(), |n| n.as_ptr());
-        let Some(site) = self.direct_site(l, level, msg, names, kw, &kinds)? else {
+        let Some(site) = self.direct_site(py, level, msg, names, kw, &kinds)? else {
             return Ok(None);
         };
         let args: smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> = vals
@@ -469,12 +474,18 @@ impl PyLogger {
     }
 
     /// The site registered for this shape, registering it on its second
-    /// sighting; `None` while it has been seen once, and when the logger
-    /// has all the sites it may have.
+    /// sighting; `None` while it has been seen once, when its site could
+    /// not be made, and when the logger has all the sites it may have.
+    ///
+    /// The cache lock is held only for lookups and inserts: the texts of
+    /// the message and keys are made (which may run Python code, for a str
+    /// with lone surrogates) and the site registered (a write to the
+    /// metadata file, with the GIL released) outside it, and entries it
+    /// lets go of are dropped after it is released.
     #[allow(clippy::too_many_arguments)]
     fn direct_site(
         &self,
-        l: &ringlog::Logger,
+        py: Python<'_>,
         level: Level,
         msg: &Bound<'_, PyAny>,
         names: Option<&Bound<'_, PyTuple>>,
@@ -482,57 +493,85 @@ impl PyLogger {
         kinds: &[Kind],
     ) -> PyResult<Option<ringlog::site::Site>> {
         let lv = level.number();
-        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        // Ordering: Relaxed, see `GENERATION`.
-        if c.generation != GENERATION.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        if let Some(d) = c
-            .sites
-            .iter()
-            .find(|d| d.shape.is(msg.as_ptr(), kw, lv, kinds))
-        {
-            return Ok(Some(d.site.clone()));
-        }
-        if c.sites.len() >= MAX_DIRECT_SITES {
-            return Ok(None);
-        }
-        let shape = Shape {
-            msg: msg.clone().unbind(),
-            kwnames: names.map(|n| n.clone().into_any().unbind()),
-            level: lv,
-            kinds: kinds.into(),
-        };
-        let Some(at) = c
-            .seen
-            .iter()
-            .position(|s| s.is(msg.as_ptr(), kw, lv, kinds))
-        else {
-            if c.seen.len() >= MAX_SEEN {
-                c.seen.remove(0);
+        // Declared before the guard, so dropped after it is released.
+        let evicted: Option<Shape>;
+        let shape;
+        let (generation, logger) = {
+            let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            // Ordering: Relaxed, see `GENERATION`.
+            if c.generation != GENERATION.load(Ordering::Relaxed) {
+                return Ok(None);
             }
-            c.seen.push(shape);
-            return Ok(None);
+            if let Some(i) = c
+                .sites
+                .iter()
+                .position(|d| d.shape.is(msg.as_ptr(), kw, lv, kinds))
+            {
+                c.hits += 1;
+                return Ok(c.sites[i].site.clone());
+            }
+            if c.sites.len() >= MAX_DIRECT_SITES {
+                return Ok(None);
+            }
+            let Some(logger) = c.logger.clone() else {
+                return Ok(None);
+            };
+            match c
+                .seen
+                .iter()
+                .position(|s| s.is(msg.as_ptr(), kw, lv, kinds))
+            {
+                Some(at) => {
+                    shape = c.seen.remove(at);
+                    (c.generation, logger)
+                }
+                None => {
+                    evicted = (c.seen.len() >= MAX_SEEN).then(|| c.seen.remove(0));
+                    c.seen.push(Shape {
+                        msg: msg.clone().unbind(),
+                        kwnames: names.map(|n| n.clone().into_any().unbind()),
+                        level: lv,
+                        kinds: kinds.into(),
+                    });
+                    drop(c);
+                    drop(evicted);
+                    return Ok(None);
+                }
+            }
         };
-        c.seen.remove(at);
-        let mut keys: smallvec::SmallVec<[(Cow<'_, str>, Kind); INLINE_FIELDS]> =
+        // The second sighting: make the site outside the lock.
+        let mut keys: smallvec::SmallVec<[(String, Kind); INLINE_FIELDS]> =
             smallvec::SmallVec::new();
         if let Some(n) = names {
             for (i, k) in n.iter().enumerate() {
-                keys.push((Cow::Owned(convert::call_text(&k).into_owned()), kinds[i]));
+                keys.push((convert::call_text(&k).into_owned(), kinds[i]));
             }
         }
-        let key_refs: smallvec::SmallVec<[(&[u8], Kind); INLINE_FIELDS]> =
-            keys.iter().map(|(k, t)| (k.as_bytes(), *t)).collect();
-        let text = convert::call_text(msg);
-        let Ok(site) = l.site_bytes(level, text.as_bytes(), &key_refs) else {
-            return Ok(None);
-        };
+        let text = convert::call_text(msg).into_owned();
+        let site = py.detach(|| {
+            let key_refs: smallvec::SmallVec<[(&[u8], Kind); INLINE_FIELDS]> =
+                keys.iter().map(|(k, t)| (k.as_bytes(), *t)).collect();
+            logger.site_bytes(level, text.as_bytes(), &key_refs).ok()
+        });
+        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // Another thread may have registered it, or the runtime changed.
+        if c.generation != generation
+            || c.sites.len() >= MAX_DIRECT_SITES
+            || c.sites
+                .iter()
+                .any(|d| d.shape.is(msg.as_ptr(), kw, lv, kinds))
+        {
+            drop(c);
+            drop(shape);
+            return Ok(site);
+        }
+        // A shape whose site could not be made is kept too (with none), so
+        // it is not tried again on every other call.
         c.sites.push(DirectSite {
             shape,
             site: site.clone(),
         });
-        Ok(Some(site))
+        Ok(site)
     }
 }
 

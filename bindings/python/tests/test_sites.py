@@ -18,7 +18,8 @@ def test_a_repeated_call_goes_through_a_site_and_reads_the_same(records):
     log = ringlog.get_logger("sites")
     for i in range(4):
         log.info("request handled", user="al\udcffice \u2028\n", status=200, latency_ms=12.5, ok=True, nan=math.nan)
-    assert log._direct_sites() == 1
+    # Seen once, registered on the second call, used by the last two.
+    assert log._direct_sites() == (1, 2)
     out = records()
     assert len(out) == 4
     for r in out[1:]:
@@ -36,7 +37,7 @@ def test_values_of_another_kind_take_the_keyed_path_whole(records):
 
     for v in (1, 2, "text", 3.5, True, None, [1, "a"], {"k": 1}, 2**70, -(2**63), b"\x00\x01", 4):
         call(v)
-    assert log._direct_sites() == 1
+    assert log._direct_sites()[0] == 1
     got = [r["v"] for r in records()]
     assert got[:5] == [1, 2, "text", 3.5, True]
     assert got[5] is None and got[6] == [1, "a"] and got[7] == {"k": 1}
@@ -53,7 +54,7 @@ def test_each_call_place_level_and_logger_has_its_own_site(records):
         root.info("b", i=i)
         root.warning("a", i=i)
         child.info("a", i=i)
-    assert root._direct_sites() == 3 and child._direct_sites() == 1
+    assert root._direct_sites() == (3, 3) and child._direct_sites() == (1, 1)
     out = records()
     assert len(out) == 12
     assert [r["i"] for r in out if r.get("req") == "r-1"] == [0, 1, 2]
@@ -64,7 +65,7 @@ def test_messages_made_per_call_register_no_site(records):
     log = ringlog.get_logger("formatted")
     for i in range(200):
         log.info(f"job {i} done", i=i)
-    assert log._direct_sites() == 0
+    assert log._direct_sites() == (0, 0)
     assert [r["msg"] for r in records()] == [f"job {i} done" for i in range(200)]
 
 
@@ -75,7 +76,7 @@ def test_site_records_carry_the_trace_context(records):
             log.info("traced", i=i)
     for i in range(3):
         log.info("traced", i=i)
-    assert log._direct_sites() == 1
+    assert log._direct_sites() == (1, 4)
     ids = [r.get("trace_id") for r in records()]
     assert ids == ["4bf92f3577b34da6a3ce929d0e0e4736"] * 3 + [None] * 3
 
@@ -95,4 +96,37 @@ def test_sites_are_made_again_for_a_new_runtime(records, tmp_path):
     import json
 
     assert [json.loads(line)["i"] for line in out2.read_text().splitlines()] == [3, 4, 5]
-    assert log._direct_sites() == 1
+    assert log._direct_sites() == (1, 1)
+
+
+def test_a_message_with_lone_surrogates_and_keys_from_a_mapping(records):
+    log = ringlog.get_logger("odd")
+    for i in range(3):
+        log.info("bad \ud800 text", i=i)
+    fields = {"a": 1, "b": "x"}
+    for i in range(3):
+        log.info("mapped", **fields)
+    # A `**mapping` call makes a new keyword-name tuple each time: it never
+    # matches a shape seen before, and takes the keyed path.
+    assert log._direct_sites() == (1, 1)
+    out = records()
+    assert [r["msg"] for r in out[:3]] == ["bad \ufffd text"] * 3
+    assert [(r["msg"], r["a"], r["b"]) for r in out[3:]] == [("mapped", 1, "x")] * 3
+
+
+def test_a_logger_registers_at_most_32_sites(records):
+    log = ringlog.get_logger("many")
+    msgs = [f"message {i}" for i in range(40)]
+    for m in msgs:
+        # Twice in a row: seen, then registered while there is room.
+        log.info(m, n=1)
+        log.info(m, n=1)
+    assert log._direct_sites() == (32, 0)
+    for m in msgs:
+        log.info(m, n=2)
+    # The first 32 go through their sites, the other 8 are keyed.
+    assert log._direct_sites() == (32, 32)
+    out = records()
+    assert len(out) == 120
+    assert [r["msg"] for r in out] == [m for m in msgs for _ in (0, 1)] + msgs
+    assert [r["n"] for r in out[80:]] == [2] * 40
