@@ -111,7 +111,11 @@ function grow(n) {
   setBuffer(c);
 }
 
-/** Start of the record being written (for the size limit). */
+/**
+ * Start of the record being written: what emit() is told, and where the
+ * size limit counts from (putKeyedHead moves it past a site record left
+ * behind).
+ */
 let recordStart = HEADER;
 
 // ------------------------------------------------------------------ strings
@@ -679,11 +683,10 @@ function putHead(start, slot, level, flags) {
 
 /**
  * Writes a keyed record's head at `pos` (message and a count to fill
- * in); returns where the count goes. The record starts at `recStart`.
+ * in); returns where the count goes. The record starts there
+ * (`recordStart`).
  */
 function putKeyedHead(slot, level, msg) {
-  recStart = pos;
-  // The size limit counts from here (not from a site record left behind).
   recordStart = pos;
   putHead(pos, slot, level, 0);
   putStr(msg);
@@ -692,9 +695,6 @@ function putKeyedHead(slot, level, msg) {
   pos += 4;
   return cpos;
 }
-
-/** Where the record being written starts (set by putKeyedHead too). */
-let recStart = HEADER;
 
 /**
  * Leaves the site path after `done` fields of shape s were written as
@@ -745,7 +745,6 @@ function send(slot, level, obj, msg, asErr, sh) {
   const start = pos;
   const startSeen = seenBase;
   const prevRecord = recordStart;
-  const prevRec = recStart;
   const base = kvLen;
   recordStart = start;
   seenBase = seenLen;
@@ -757,7 +756,6 @@ function send(slot, level, obj, msg, asErr, sh) {
     let cpos = 0;
     let vstart = 0;
     let idPos = 0;
-    recStart = start;
     if (siteMode) {
       putHead(start, slot, level, FLAG_SITE);
       if (pos + 4 > cap) grow(4);
@@ -830,26 +828,16 @@ function send(slot, level, obj, msg, asErr, sh) {
         shapeable = false;
       }
     }
-    if (siteMode && n !== s.n) {
-      cpos = toKeyed(slot, level, msg, s, vstart, n);
-      siteMode = false;
-      shapeable = false;
-    }
-    if (siteMode && s.site === 0) {
+    if (siteMode && n === s.n && s.site === 0) {
       // The second record of this shape: define it (written after this
       // record, which is kept as it is).
       s.site = sh.sites < MAX_SITES ? define(slot, s) || -1 : -1;
-      if (s.site > 0) {
-        sh.sites++;
-      } else {
-        cpos = toKeyed(slot, level, msg, s, vstart, n);
-        siteMode = false;
-        shapeable = false;
-      }
+      if (s.site > 0) sh.sites++;
     }
-    if (siteMode && s.site < 0) {
-      // A record logged from a getter on this logger, of this same shape,
-      // found the site could not be defined.
+    if (siteMode && (n !== s.n || s.site < 0)) {
+      // Fewer fields than the shape, or a site that could not be defined
+      // (here, or by a record of this shape logged from a getter of this
+      // one): the record goes keyed.
       cpos = toKeyed(slot, level, msg, s, vstart, n);
       siteMode = false;
       shapeable = false;
@@ -866,7 +854,7 @@ function send(slot, level, obj, msg, asErr, sh) {
         remember(sh, level, msg, base, n);
       }
     }
-    dv.setUint32(0, recStart, true);
+    dv.setUint32(0, recordStart, true);
     dv.setUint32(4, pos, true);
     chan.emit();
     const st = dv.getUint32(12, true);
@@ -883,7 +871,6 @@ function send(slot, level, obj, msg, asErr, sh) {
   } finally {
     pos = start;
     recordStart = prevRecord;
-    recStart = prevRec;
     kvLen = base;
     while (seenLen > seenBase) seen[--seenLen] = undefined;
     seenBase = startSeen;

@@ -322,8 +322,9 @@ fn log_site_record(slot: &mut loggers::Slot, head: &Head<'_>, r: &mut Reader<'_>
     let (site, kinds) = match slot.site(head.site) {
         Ok(s) => s,
         Err(SiteError::Logger(ResolveError::NoRuntime)) => return status::NO_RUNTIME,
-        Err(SiteError::Logger(ResolveError::BadBound) | SiteError::Unknown) => return refuse(slot),
-        Err(SiteError::Refused) => return refuse(slot),
+        Err(
+            SiteError::Logger(ResolveError::BadBound) | SiteError::Unknown | SiteError::Refused,
+        ) => return refuse(slot),
     };
     let mut args = SiteArgs::new();
     if head.level != site.level().number() || r.site_args(kinds, &mut args).is_err() || !r.at_end()

@@ -52,10 +52,10 @@ pub(crate) struct SiteSlot {
     level: ringlog::Level,
     /// Its message.
     msg: Box<[u8]>,
-    /// Its keys and their core kinds.
-    keys: Box<[(Box<[u8]>, ringlog::site::Kind)]>,
-    /// The wire kinds of its values, one per key.
-    kinds: Box<[u8]>,
+    /// Its keys.
+    keys: Box<[Box<[u8]>]>,
+    /// The kind of each key's values.
+    kinds: Box<[ringlog::site::Kind]>,
     /// The core site and the generation it was made for.
     core: Option<(u32, ringlog::site::Site)>,
 }
@@ -95,10 +95,13 @@ impl Slot {
         }
     }
 
-    /// The core site `id` (and the wire kinds of its values), made on
-    /// first use and again after a generation change.
+    /// The core site `id` (and the kinds of its values), made on first
+    /// use and again after a generation change.
     #[inline]
-    pub(crate) fn site(&mut self, id: u32) -> Result<(&ringlog::site::Site, &[u8]), SiteError> {
+    pub(crate) fn site(
+        &mut self,
+        id: u32,
+    ) -> Result<(&ringlog::site::Site, &[ringlog::site::Kind]), SiteError> {
         self.resolve().map_err(SiteError::Logger)?;
         let Some((g, logger)) = &self.core else {
             return Err(SiteError::Logger(ResolveError::NoRuntime));
@@ -108,8 +111,12 @@ impl Slot {
         let s = self.sites.get_mut(i).ok_or(SiteError::Unknown)?;
         if !matches!(&s.core, Some((sg, _)) if *sg == g) {
             s.core = None;
-            let keys: Vec<(&[u8], ringlog::site::Kind)> =
-                s.keys.iter().map(|(k, t)| (&k[..], *t)).collect();
+            let keys: Vec<(&[u8], ringlog::site::Kind)> = s
+                .keys
+                .iter()
+                .map(|k| &k[..])
+                .zip(s.kinds.iter().copied())
+                .collect();
             let site = logger
                 .site_bytes(s.level, &s.msg, &keys)
                 .map_err(|_| SiteError::Refused)?;
@@ -138,8 +145,8 @@ impl Slot {
         self.sites.push(SiteSlot {
             level,
             msg: def.msg.into(),
-            keys: def.keys.iter().map(|(k, t)| ((*k).into(), *t)).collect(),
-            kinds: def.kinds.as_slice().into(),
+            keys: def.keys.iter().map(|(k, _)| (*k).into()).collect(),
+            kinds: def.keys.iter().map(|(_, t)| *t).collect(),
             core: None,
         });
         self.sites.len() as u32

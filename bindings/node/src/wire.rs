@@ -236,8 +236,6 @@ pub(crate) struct SiteDef<'a> {
     pub msg: &'a [u8],
     /// The keys and the core's kind of each.
     pub keys: Vec<(&'a [u8], ringlog::site::Kind)>,
-    /// The wire kinds of the values ([`kind`]), one per key.
-    pub kinds: Vec<u8>,
 }
 
 /// A cursor over a byte slice whose reads fail instead of panicking.
@@ -328,25 +326,28 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Reads a site record's values, one of each kind in `kinds`.
+    /// Reads a site record's values, one of each kind in `kinds` (the
+    /// core kinds [`core_kind`] gives for the wire kinds).
     pub(crate) fn site_args(
         &mut self,
-        kinds: &[u8],
+        kinds: &[ringlog::site::Kind],
         out: &mut SiteArgs<'a>,
     ) -> Result<(), WireError> {
+        use ringlog::site::Kind;
         for &k in kinds {
             out.push(match k {
-                kind::STR => SiteArg::Text(self.str()?),
-                kind::INT => match number(f64::from_le_bytes(self.array()?)) {
+                Kind::Str => SiteArg::Text(self.str()?),
+                Kind::I64 => match number(f64::from_le_bytes(self.array()?)) {
                     Val::I64(v) => SiteArg::Word(v as u64),
                     _ => return Err(WireError::BadValue),
                 },
-                kind::FLOAT => SiteArg::Word(u64::from_le_bytes(self.array()?)),
-                kind::BOOL => match self.u8()? {
+                Kind::F64 => SiteArg::Word(u64::from_le_bytes(self.array()?)),
+                Kind::Bool => match self.u8()? {
                     b @ (0 | 1) => SiteArg::Word(u64::from(b)),
                     _ => return Err(WireError::BadValue),
                 },
-                k => return Err(WireError::BadTag(k)),
+                // Not a kind a definition can give.
+                Kind::Null | Kind::U64 | Kind::Bytes => return Err(WireError::BadValue),
             });
         }
         Ok(())
@@ -358,19 +359,12 @@ impl<'a> Reader<'a> {
         let msg = self.str()?;
         let n = self.count()?;
         let mut keys = Vec::with_capacity(n);
-        let mut kinds = Vec::with_capacity(n);
         for _ in 0..n {
             let key = self.str()?;
             let k = self.u8()?;
             keys.push((key, core_kind(k).ok_or(WireError::BadTag(k))?));
-            kinds.push(k);
         }
-        Ok(SiteDef {
-            level,
-            msg,
-            keys,
-            kinds,
-        })
+        Ok(SiteDef { level, msg, keys })
     }
 
     /// Reads a count and that many fields into `out`.
@@ -450,6 +444,7 @@ fn number(f: f64) -> Val<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringlog::site::Kind;
 
     fn s(out: &mut Vec<u8>, v: &[u8]) {
         out.extend_from_slice(&(v.len() as u32).to_le_bytes());
@@ -509,7 +504,7 @@ mod tests {
         let h = r.head().unwrap();
         assert_eq!((h.logger, h.level, h.site, h.msg), (7, 9, 3, &b""[..]));
         let mut args = SiteArgs::new();
-        let kinds = [kind::STR, kind::INT, kind::FLOAT, kind::BOOL];
+        let kinds = [Kind::Str, Kind::I64, Kind::F64, Kind::Bool];
         r.site_args(&kinds, &mut args).unwrap();
         assert!(r.at_end());
         assert_eq!(
@@ -525,27 +520,27 @@ mod tests {
 
     #[test]
     fn site_values_that_do_not_fit_their_kinds_are_refused() {
-        let read = |kinds: &[u8], bytes: &[u8]| {
+        let read = |kinds: &[Kind], bytes: &[u8]| {
             let mut args = SiteArgs::new();
             Reader::new(bytes).site_args(kinds, &mut args)
         };
         // An INT that is a fraction, past 2^53, or NaN.
         for f in [0.5, 9_007_199_254_740_992.0, f64::NAN] {
             assert_eq!(
-                read(&[kind::INT], &f.to_le_bytes()),
+                read(&[Kind::I64], &f.to_le_bytes()),
                 Err(WireError::BadValue)
             );
         }
         assert_eq!(
-            read(&[kind::INT], &(-0.0f64).to_le_bytes()),
+            read(&[Kind::I64], &(-0.0f64).to_le_bytes()),
             Ok(()),
             "-0 is the integer 0"
         );
-        assert_eq!(read(&[kind::BOOL], &[2]), Err(WireError::BadValue));
-        assert_eq!(read(&[9], &[0; 8]), Err(WireError::BadTag(9)));
-        assert_eq!(read(&[kind::FLOAT], &[0; 7]), Err(WireError::Truncated));
+        assert_eq!(read(&[Kind::Bool], &[2]), Err(WireError::BadValue));
+        assert_eq!(read(&[Kind::U64], &[0; 8]), Err(WireError::BadValue));
+        assert_eq!(read(&[Kind::F64], &[0; 7]), Err(WireError::Truncated));
         assert_eq!(
-            read(&[kind::STR], &[9, 0, 0, 0, b'x']),
+            read(&[Kind::Str], &[9, 0, 0, 0, b'x']),
             Err(WireError::Truncated)
         );
     }
@@ -570,7 +565,6 @@ mod tests {
                 (&b"ok"[..], ringlog::site::Kind::Bool)
             ]
         );
-        assert_eq!(d.kinds, vec![kind::STR, kind::BOOL]);
         // An unknown kind, and a count past the bytes left.
         let mut bad = b.clone();
         *bad.last_mut().unwrap() = 0;

@@ -48,9 +48,15 @@ pub(crate) fn emit_log_record(
     let attrs = record
         .getattr(intern!(py, "__dict__"))?
         .cast_into::<PyDict>()?;
-    let parts = match plain_parts(py, record, &attrs, standard)? {
+    let plain = record.get_type().is(log_record_type(py)?);
+    let found = if plain {
+        plain_parts(py, &attrs, standard)?
+    } else {
+        None
+    };
+    let parts = match found {
         Some(p) => p,
-        None => Parts::read(py, record, &attrs, standard)?,
+        None => Parts::read(py, record, plain, &attrs, standard)?,
     };
     let log = match loggers.get_item(&parts.name)? {
         Some(l) => l.cast_into::<PyLogger>()?,
@@ -158,10 +164,12 @@ struct Parts<'py> {
 impl<'py> Parts<'py> {
     /// Reads a record of any class through its attributes: the `extra=`
     /// keys are everything in its `__dict__` (`attrs`) that a plain
-    /// `LogRecord` does not have (`standard`).
+    /// `LogRecord` does not have (`standard`). `plain`: the record is of
+    /// class `LogRecord` itself.
     fn read(
         py: Python<'py>,
         record: &Bound<'py, PyAny>,
+        plain: bool,
         attrs: &Bound<'py, PyDict>,
         standard: &Bound<'py, PyFrozenSet>,
     ) -> PyResult<Self> {
@@ -182,7 +190,7 @@ impl<'py> Parts<'py> {
             args: record.getattr(intern!(py, "args"))?,
             exc_info: record.getattr(intern!(py, "exc_info"))?,
             stack_info: record.getattr(intern!(py, "stack_info"))?,
-            plain: record.get_type().is(log_record_type(py)?),
+            plain,
             extra,
         })
     }
@@ -235,21 +243,18 @@ fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
     Ok(l.as_ref())
 }
 
-/// The fast way to [`Parts`], for a record of class `LogRecord` itself
-/// whose `__dict__` starts with the attributes `__init__` stores, as the
-/// very same key objects in the same order (the usual record): the values
+/// The fast way to [`Parts`], for a record of class `LogRecord` itself (the
+/// caller checks) whose `__dict__` starts with the attributes `__init__`
+/// stores, as the very same key objects in the same order (the usual
+/// record): the values
 /// are taken by position in one walk, with no attribute lookups, and only
 /// the keys after them are checked against `standard` (a formatter adds
 /// `message` and `asctime` there). `None` for any other record.
 fn plain_parts<'py>(
     py: Python<'py>,
-    record: &Bound<'py, PyAny>,
     attrs: &Bound<'py, PyDict>,
     standard: &Bound<'py, PyFrozenSet>,
 ) -> PyResult<Option<Parts<'py>>> {
-    if !record.get_type().is(log_record_type(py)?) {
-        return Ok(None);
-    }
     let Some(l) = layout(py)? else {
         return Ok(None);
     };

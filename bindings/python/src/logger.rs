@@ -454,8 +454,7 @@ impl PyLogger {
         }
         let kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]> =
             vals.iter().map(SiteVal::kind).collect();
-        let kw = names.map_or(std::ptr::null_mut(), |n| n.as_ptr());
-        let Some(site) = self.direct_site(py, level, msg, names, kw, &kinds)? else {
+        let Some(site) = self.direct_site(py, level, msg, names, &kinds)? else {
             return Ok(None);
         };
         let args: smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> = vals
@@ -482,17 +481,16 @@ impl PyLogger {
     /// with lone surrogates) and the site registered (a write to the
     /// metadata file, with the GIL released) outside it, and entries it
     /// lets go of are dropped after it is released.
-    #[allow(clippy::too_many_arguments)]
     fn direct_site(
         &self,
         py: Python<'_>,
         level: Level,
         msg: &Bound<'_, PyAny>,
         names: Option<&Bound<'_, PyTuple>>,
-        kw: *mut ffi::PyObject,
         kinds: &[Kind],
     ) -> PyResult<Option<ringlog::site::Site>> {
         let lv = level.number();
+        let kw = names.map_or(std::ptr::null_mut(), |n| n.as_ptr());
         // Declared before the guard, so dropped after it is released.
         let evicted: Option<Shape>;
         let shape;
