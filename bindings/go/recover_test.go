@@ -2,6 +2,7 @@ package ringlog
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -36,20 +37,36 @@ func TestRecordsLeftByOsExitAreRecoveredAtTheNextStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer Shutdown()
+	// Every record exactly once, except in the documented window: a
+	// process that dies between writing a batch and releasing its ring
+	// space leaves records that are both written and recovered. The two
+	// copies share ring and seq, and the recovered one is counted once.
+	records := s.records()
+	key := func(r map[string]any) string { return fmt.Sprint(r["ring"], "/", r["seq"]) }
+	written := map[string]bool{}
+	for _, r := range records {
+		if r["logger"] == "exiting" && r["recovered"] != true {
+			written[key(r)] = true
+		}
+	}
 	seen := map[int64]int{}
-	recovered := 0
-	for _, r := range s.records() {
+	recovered, twice := 0, 0
+	for _, r := range records {
 		if r["logger"] != "exiting" {
 			continue
 		}
-		iv, _ := get(r, "g", "i")
-		i, _ := iv.(json.Number).Int64()
-		seen[i]++
 		if r["recovered"] == true {
 			recovered++
 			want(t, r, 7, "run")
 			want(t, r, "v", "g", "k")
+			if written[key(r)] {
+				twice++
+				continue
+			}
 		}
+		iv, _ := get(r, "g", "i")
+		i, _ := iv.(json.Number).Int64()
+		seen[i]++
 	}
 	for i := range int64(300) {
 		if seen[i] != 1 {
@@ -63,7 +80,7 @@ func TestRecordsLeftByOsExitAreRecoveredAtTheNextStart(t *testing.T) {
 	if err != nil || st.Recovered != uint64(recovered) || st.RecoveredInstances != 1 {
 		t.Errorf("stats: recovered %d of %d, instances %d (%v)", st.Recovered, recovered, st.RecoveredInstances, err)
 	}
-	t.Logf("%d of 300 records recovered", recovered)
+	t.Logf("%d of 300 records recovered, %d of them also written before the exit", recovered, twice)
 }
 
 // exitWithoutShutdown is the child: it logs 300 records with a flusher
