@@ -499,16 +499,40 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
                     left -= 8;
                 }
                 if left > 0 {
-                    let mut last = [0u8; 8];
-                    // SAFETY: `left` bytes remain at `src`; `last` holds 8.
-                    unsafe { copy_small(src, last.as_mut_ptr(), left) };
-                    put!(u64::from_ne_bytes(last));
+                    // SAFETY: `left` (1..=7) bytes remain at `src`.
+                    put!(unsafe { load_tail(src, left) });
                 }
             }
             _ => {}
         }
     }
     crc
+}
+
+/// The `n` bytes at `src` (1 to 7) as the low bytes of a little-endian
+/// word, the rest zero, assembled in registers: going through a stack
+/// buffer would make the word's load wait on a failed store forward.
+///
+/// # Safety
+/// `src` is valid for reads of `n` bytes, `0 < n < 8`.
+#[inline(always)]
+pub(crate) unsafe fn load_tail(src: *const u8, n: usize) -> u64 {
+    use std::ptr::read_unaligned as rd;
+    debug_assert!(n > 0 && n < 8);
+    // SAFETY: every read is within the first `n` bytes at `src`.
+    let v = unsafe {
+        if n >= 4 {
+            let a = u32::from_le(rd(src.cast::<u32>())) as u64;
+            let b = u32::from_le(rd(src.add(n - 4).cast::<u32>())) as u64;
+            a | (b << (8 * (n - 4)))
+        } else {
+            let a = *src as u64;
+            let b = *src.add(n / 2) as u64;
+            let c = *src.add(n - 1) as u64;
+            a | (b << (8 * (n / 2))) | (c << (8 * (n - 1)))
+        }
+    };
+    u64::from_le(v)
 }
 
 /// Writes fields that [`fields_len`] accepted.
@@ -1029,6 +1053,20 @@ mod tests {
         buf
     }
 
+    #[test]
+    fn load_tail_is_the_bytes_zero_padded_to_a_word() {
+        let data: Vec<u8> = (1..=16u8).map(|b| b.wrapping_mul(37)).collect();
+        for n in 1..8 {
+            for start in 0..8 {
+                let src = &data[start..start + n];
+                let mut want = [0u8; 8];
+                want[..n].copy_from_slice(src);
+                // SAFETY: `src` holds `n` bytes, 0 < n < 8.
+                let got = unsafe { load_tail(src.as_ptr(), n) };
+                assert_eq!(got.to_ne_bytes(), want, "{n} bytes at {start}");
+            }
+        }
+    }
     #[test]
     fn every_field_type_survives_a_write_and_decode() {
         let inner = [Field::i64("a", -1), Field::new("n", Value::Null)];
