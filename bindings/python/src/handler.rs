@@ -45,10 +45,23 @@ pub(crate) fn emit_log_record(
     standard: &Bound<'_, PyFrozenSet>,
     call_site: bool,
 ) -> PyResult<()> {
-    let attrs = record
-        .getattr(intern!(py, "__dict__"))?
-        .cast_into::<PyDict>()?;
     let plain = record.get_type().is(log_record_type(py)?);
+    let attrs = if plain {
+        // `LogRecord` keeps its attributes in a plain instance dict; this
+        // is what its `__dict__` attribute returns, without looking the
+        // descriptor up on the type.
+        // SAFETY: `record` is a live object and the GIL is held; the
+        // result is a new reference or NULL with an exception set.
+        unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyObject_GenericGetDict(record.as_ptr(), std::ptr::null_mut()),
+            )?
+        }
+    } else {
+        record.getattr(intern!(py, "__dict__"))?
+    }
+    .cast_into::<PyDict>()?;
     let found = if plain {
         plain_parts(py, &attrs, standard)?
     } else {
@@ -325,6 +338,10 @@ fn plain_parts<'py>(
 #[pyclass(frozen, module = "ringlog._ringlog", name = "_Handle")]
 pub(crate) struct Handle {
     handler: Py<PyAny>,
+    /// The handler's instance `__dict__`, where `filters` and `call_site`
+    /// live (the Python side installs this only for classes that do not
+    /// define either): a dict lookup each instead of an attribute lookup.
+    attrs: Py<PyDict>,
     loggers: Py<PyDict>,
     standard: Py<PyFrozenSet>,
     /// `on_error(handler, record, exc)`: raises `exc` inside an `except`
@@ -337,20 +354,30 @@ pub(crate) struct Handle {
 impl Handle {
     #[new]
     fn new(
+        py: Python<'_>,
         handler: Py<PyAny>,
         loggers: Py<PyDict>,
         standard: Py<PyFrozenSet>,
         on_error: Py<PyAny>,
-    ) -> Self {
-        Handle {
+    ) -> PyResult<Self> {
+        let attrs = handler
+            .bind(py)
+            .getattr(intern!(py, "__dict__"))?
+            .cast_into::<PyDict>()?
+            .unbind();
+        Ok(Handle {
             handler,
+            attrs,
             loggers,
             standard,
             on_error,
-        }
+        })
     }
 
-    fn __call__<'py>(
+    /// The handler's `handle(record)`. A method, not `__call__`: the
+    /// instance attribute is this method bound to the `_Handle`, which
+    /// CPython calls through vectorcall, with no argument tuple.
+    fn handle<'py>(
         &self,
         py: Python<'py>,
         record: Bound<'py, PyAny>,
@@ -358,7 +385,7 @@ impl Handle {
         let h = self.handler.bind(py);
         let mut record = record;
         let mut rv = PyBool::new(py, true).to_owned().into_any();
-        if h.getattr(intern!(py, "filters"))?.is_truthy()? {
+        if self.attr(py, intern!(py, "filters"))?.is_truthy()? {
             rv = h.call_method1(intern!(py, "filter"), (&record,))?;
             if !rv.is_truthy()? {
                 return Ok(rv);
@@ -368,7 +395,7 @@ impl Handle {
                 record = rv.clone();
             }
         }
-        let call_site = h.getattr(intern!(py, "call_site"))?.is_truthy()?;
+        let call_site = self.attr(py, intern!(py, "call_site"))?.is_truthy()?;
         let done = emit_log_record(
             py,
             &record,
@@ -389,9 +416,26 @@ impl Handle {
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.handler)?;
+        visit.call(&self.attrs)?;
         visit.call(&self.loggers)?;
         visit.call(&self.standard)?;
         visit.call(&self.on_error)
+    }
+}
+
+impl Handle {
+    /// The handler's attribute `name`: from its instance dict, or (when it
+    /// is not there, say deleted) through the usual attribute lookup, which
+    /// raises the usual error.
+    fn attr<'py>(
+        &self,
+        py: Python<'py>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self.attrs.bind(py).get_item(name)? {
+            Some(v) => Ok(v),
+            None => self.handler.bind(py).getattr(name),
+        }
     }
 }
 

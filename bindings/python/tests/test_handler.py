@@ -174,6 +174,39 @@ def test_filters_and_subclasses_keep_the_stdlib_behaviour(stdlog, records):
     assert out[1]["tagged"] is True
 
 
+def test_the_rust_handle_reads_filters_and_call_site_as_they_are_now(stdlog, records):
+    logger, handler = stdlog
+    # A list put in place of `filters`, and `call_site` switched on and
+    # off, take effect on the next record.
+    handler.filters = [lambda r: r.getMessage() != "drop me"]
+    logger.info("drop me")
+    handler.call_site = True
+    logger.info("with the call site")
+    handler.filters = []
+    handler.call_site = False
+    logger.info("drop me")
+
+    class Properties(ringlog.Handler):
+        # A class-level `filters` or `call_site` keeps the Python handle
+        # (here `__init__`'s instance attribute, False, still wins).
+        call_site = True
+
+    prop = Properties()
+    assert "handle" not in vars(prop) and "handle" in vars(handler)
+    logger.removeHandler(handler)
+    logger.addHandler(prop)
+    try:
+        logger.info("through a class-level call_site")
+    finally:
+        logger.removeHandler(prop)
+        logger.addHandler(handler)
+    out = records()
+    assert [r["msg"] for r in out] == ["with the call site", "drop me", "through a class-level call_site"]
+    assert out[0]["funcName"] == "test_the_rust_handle_reads_filters_and_call_site_as_they_are_now"
+    assert "funcName" not in out[1]
+    assert "funcName" not in out[2]
+
+
 def test_records_read_by_position_and_by_attribute_give_the_same_fields(stdlog, records):
     """A plain record is read by the position of its attributes in its
     __dict__; one whose __dict__ is laid out differently is read by

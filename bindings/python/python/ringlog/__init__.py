@@ -136,10 +136,14 @@ class Handler(logging.Handler):
             cls.handle is Handler.handle
             and cls.emit is Handler.emit
             and cls.filter is logging.Filterer.filter
+            and not hasattr(cls, "filters")
+            and not hasattr(cls, "call_site")
         ):
             # What handle() below does, with no Python frame per record; a
-            # subclass that overrides any of these methods keeps them.
-            self.handle = _ringlog._Handle(self, self._loggers, _STANDARD_ATTRS, _handle_error)  # type: ignore[method-assign]
+            # subclass that overrides any of these methods, or defines
+            # `filters` or `call_site` on the class (a property, say), keeps
+            # them. The Rust side reads both from the instance's __dict__.
+            self.handle = _ringlog._Handle(self, self._loggers, _STANDARD_ATTRS, _handle_error).handle  # type: ignore[method-assign]
 
     def handle(self, record: logging.LogRecord) -> Any:
         # The handler lock is not needed: the ringlog call is thread-safe.
