@@ -135,10 +135,12 @@ pub(crate) fn log<F: FieldSource>(
     emit(rt, head, body, &Plain { msg, fields })
 }
 
-/// Logs a call-site record whose level the caller has already checked.
+/// Logs a call-site record whose level the caller has already checked,
+/// stamped `ts_ns` (0: now).
 #[inline]
 pub(crate) fn log_site<A: ArgSource>(
     site: &SiteInner,
+    ts_ns: u64,
     ctx: Option<&TraceContext>,
     values: &[A],
 ) -> Result<(), LogError> {
@@ -154,7 +156,7 @@ pub(crate) fn log_site<A: ArgSource>(
     let ctx = ctx.as_ref();
     let body = record::record_len(ctx.is_some(), 0, vlen) as u64;
     let head = Head {
-        ts_ns: 0,
+        ts_ns,
         seq: 0,
         logger_id: site.logger.id,
         level: site.level.number(),

@@ -223,10 +223,26 @@ impl Site {
         ctx: Option<&TraceContext>,
         values: &[A],
     ) -> Result<(), LogError> {
+        self.log_args_at(0, ctx, values)
+    }
+
+    /// [`Site::log_args_with`] stamped `ts_ns` (ns since the Unix epoch;
+    /// 0 means now), as [`Logger::log_with`] takes a time: for records
+    /// made earlier elsewhere, such as a stdlib `LogRecord`.
+    ///
+    /// # Errors
+    /// As [`Site::log`].
+    #[inline]
+    pub fn log_args_at<A: ArgSource>(
+        &self,
+        ts_ns: u64,
+        ctx: Option<&TraceContext>,
+        values: &[A],
+    ) -> Result<(), LogError> {
         if !self.enabled() {
             return Ok(());
         }
-        producer::log_site(&self.inner, ctx, values)
+        producer::log_site(&self.inner, ts_ns, ctx, values)
     }
 }
 

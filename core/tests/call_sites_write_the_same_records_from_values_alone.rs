@@ -96,6 +96,36 @@ fn a_site_record_reads_like_the_same_record_with_keyed_fields() {
 }
 
 #[test]
+fn a_site_record_given_a_time_carries_it_as_a_keyed_record_does() {
+    let h = common::start(|_| {});
+    let log = h.rt.logger("api");
+    let site = log
+        .site(Level::INFO, "made earlier", &[("n", Kind::I64)])
+        .unwrap();
+    let ts = 1_700_000_000_123_456_789u64;
+    site.log_args_at(ts, None, &[Value::I64(1)]).unwrap();
+    log.log_with(
+        Level::INFO,
+        ts,
+        None,
+        b"made earlier",
+        &[Field::i64("n", 1)],
+    )
+    .unwrap();
+    // 0 stamps the record now, as `log_args_with` does.
+    site.log_args_at(0, None, &[Value::I64(2)]).unwrap();
+    h.flush();
+    let lines = h.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["ts"], "2023-11-14T22:13:20.123456789Z");
+    assert_eq!(lines[0]["ts"], lines[1]["ts"]);
+    assert_eq!(content(&lines[0]), content(&lines[1]));
+    let now = lines[2]["ts"].as_str().unwrap();
+    assert!(now.starts_with("20") && now > "2024", "{now}");
+    h.rt.shutdown(WAIT).unwrap();
+}
+
+#[test]
 fn values_that_do_not_match_the_keys_are_refused_and_counted() {
     let h = common::start(|_| {});
     let log = h.rt.logger("api");

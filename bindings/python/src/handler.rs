@@ -91,13 +91,26 @@ pub(crate) fn emit_log_record(
         return Ok(());
     }
     let ts_ns = created_ns(parts.created.extract()?)?;
-    // `record.getMessage()`, which for a plain `LogRecord` whose `msg` is
-    // a str and whose `args` are empty is `msg` itself: borrowed, without
-    // the call.
-    let msg: Cow<'_, str> = if parts.plain
-        && parts.msg.is_exact_instance_of::<PyString>()
-        && !parts.args.is_truthy()?
+    // `record.getMessage()` is `msg` itself for a plain `LogRecord` whose
+    // `msg` is a str and whose `args` are empty.
+    let plain_msg =
+        parts.plain && parts.msg.is_exact_instance_of::<PyString>() && !parts.args.is_truthy()?;
+    // Such a record with nothing but `extra=` fields can go through a call
+    // site of its shape (message and key objects, level, value kinds), as
+    // the direct path's calls do: only the values are written.
+    if plain_msg
+        && !call_site
+        && parts.exc_info.is_none()
+        && parts.stack_info.is_none()
+        && log
+            .get()
+            .record_site_call(py, level, ts_ns, &parts.msg, &parts.extra)?
+            .is_some()
     {
+        return Ok(());
+    }
+    // The message borrowed, without the call, when it is `msg` itself.
+    let msg: Cow<'_, str> = if plain_msg {
         convert::call_text(&parts.msg)
     } else {
         Cow::Owned(convert::text(

@@ -47,34 +47,93 @@ struct Cache {
     hits: u64,
 }
 
-/// The shape of a direct-path call: the message and keyword-name objects
-/// of one Python call site (CPython passes the same objects on every call
-/// from one place in the code), its level and its value kinds. The
-/// objects are held, so a match by identity is never a reused address.
+/// The shape of a call: the message and key objects of one Python call
+/// site (CPython passes the same objects on every call from one place in
+/// the code), its level and its value kinds. The objects are held, so a
+/// match by identity is never a reused address.
 #[derive(Debug)]
 struct Shape {
     msg: Py<PyAny>,
-    kwnames: Option<Py<PyAny>>,
+    keys: ShapeKeys,
     level: u8,
     kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]>,
+}
+
+/// The key objects of a [`Shape`].
+#[derive(Debug)]
+enum ShapeKeys {
+    /// A direct-path call's keyword-name tuple (one object per call place).
+    Names(Option<Py<PyAny>>),
+    /// A stdlib record's `extra=` keys, one by one.
+    Each(smallvec::SmallVec<[Py<PyAny>; INLINE_FIELDS]>),
+}
+
+/// The keys of one call, as a [`Shape`] is matched against them.
+#[derive(Clone, Copy)]
+pub(crate) enum CallKeys<'a, 'py> {
+    /// The keyword-name tuple of a level method call.
+    Names(Option<&'a Bound<'py, PyTuple>>),
+    /// A `LogRecord`'s `extra=` keys and values, in its order (exact str
+    /// keys).
+    Extra(&'a [(Bound<'py, PyAny>, Bound<'py, PyAny>)]),
+}
+
+impl CallKeys<'_, '_> {
+    fn held(self) -> ShapeKeys {
+        match self {
+            CallKeys::Names(n) => ShapeKeys::Names(n.map(|n| n.clone().into_any().unbind())),
+            CallKeys::Extra(e) => {
+                ShapeKeys::Each(e.iter().map(|(k, _)| k.clone().unbind()).collect())
+            }
+        }
+    }
+
+    /// The key texts, paired with their kinds.
+    fn texts(self, kinds: &[Kind]) -> smallvec::SmallVec<[(String, Kind); INLINE_FIELDS]> {
+        let mut keys = smallvec::SmallVec::new();
+        match self {
+            CallKeys::Names(Some(n)) => {
+                for (k, &t) in n.iter().zip(kinds) {
+                    keys.push((convert::call_text(&k).into_owned(), t));
+                }
+            }
+            CallKeys::Names(None) => {}
+            CallKeys::Extra(e) => {
+                for ((k, _), &t) in e.iter().zip(kinds) {
+                    keys.push((convert::call_text(k).into_owned(), t));
+                }
+            }
+        }
+        keys
+    }
 }
 
 impl Shape {
     fn is(
         &self,
         msg: *mut ffi::PyObject,
-        kwnames: *mut ffi::PyObject,
+        keys: CallKeys<'_, '_>,
         level: u8,
         kinds: &[Kind],
     ) -> bool {
         self.msg.as_ptr() == msg
-            && self
-                .kwnames
-                .as_ref()
-                .map_or(std::ptr::null_mut(), |k| k.as_ptr())
-                == kwnames
             && self.level == level
             && self.kinds[..] == *kinds
+            && match (&self.keys, keys) {
+                (ShapeKeys::Names(held), CallKeys::Names(n)) => {
+                    held.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr())
+                        == n.map_or(std::ptr::null_mut(), |n| n.as_ptr())
+                }
+                // Same length: the kinds, one per key, compared equal.
+                (ShapeKeys::Each(held), CallKeys::Extra(e)) => {
+                    held.len() == e.len()
+                        && held
+                            .iter()
+                            .zip(e)
+                            .all(|(h, (k, _))| h.as_ptr() == k.as_ptr())
+                }
+                _ => false,
+            }
     }
 }
 
@@ -445,8 +504,51 @@ impl PyLogger {
         }
         let held: smallvec::SmallVec<[Bound<'_, PyAny>; INLINE_FIELDS]> =
             values.iter().map(|&v| bound_from(py, v)).collect();
+        let refs: smallvec::SmallVec<[&Bound<'_, PyAny>; INLINE_FIELDS]> = held.iter().collect();
+        self.site_log(py, level, 0, msg, CallKeys::Names(names), &refs)
+    }
+
+    /// The call-site path of `ringlog.Handler` for a plain `LogRecord`
+    /// whose message is an exact str without arguments, with no
+    /// exception, stack or call site to add: as [`PyLogger::site_call`],
+    /// with the record's `extra=` keys (each an exact str) in place of
+    /// keyword names, and its `created` time (`ts_ns`). `Ok(None)`: take
+    /// the keyed path.
+    pub(crate) fn record_site_call(
+        &self,
+        py: Python<'_>,
+        level: Level,
+        ts_ns: u64,
+        msg: &Bound<'_, PyAny>,
+        extra: &[(Bound<'_, PyAny>, Bound<'_, PyAny>)],
+    ) -> PyResult<Option<()>> {
+        if extra.len() > INLINE_FIELDS
+            || !msg.is_exact_instance_of::<PyString>()
+            || !extra
+                .iter()
+                .all(|(k, _)| k.is_exact_instance_of::<PyString>())
+        {
+            return Ok(None);
+        }
+        let refs: smallvec::SmallVec<[&Bound<'_, PyAny>; INLINE_FIELDS]> =
+            extra.iter().map(|(_, v)| v).collect();
+        self.site_log(py, level, ts_ns, msg, CallKeys::Extra(extra), &refs)
+    }
+
+    /// Logs through this shape's site when it has one (see
+    /// [`PyLogger::direct_site`]), stamped `ts_ns` (0: now); `Ok(None)`
+    /// when a value is not a site kind or the shape has no site.
+    fn site_log(
+        &self,
+        py: Python<'_>,
+        level: Level,
+        ts_ns: u64,
+        msg: &Bound<'_, PyAny>,
+        keys: CallKeys<'_, '_>,
+        values: &[&Bound<'_, PyAny>],
+    ) -> PyResult<Option<()>> {
         let mut vals: smallvec::SmallVec<[SiteVal<'_>; INLINE_FIELDS]> = smallvec::SmallVec::new();
-        for v in &held {
+        for v in values {
             match site_val(v) {
                 Some(x) => vals.push(x),
                 None => return Ok(None),
@@ -454,7 +556,7 @@ impl PyLogger {
         }
         let kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]> =
             vals.iter().map(SiteVal::kind).collect();
-        let Some(site) = self.direct_site(py, level, msg, names, &kinds)? else {
+        let Some(site) = self.direct_site(py, level, msg, keys, &kinds)? else {
             return Ok(None);
         };
         let args: smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> = vals
@@ -468,7 +570,7 @@ impl PyLogger {
             .collect();
         let ctx = trace::current(py);
         // Refused records are counted by the core, as on the keyed path.
-        let _ = site.log_args_with(ctx.as_ref(), &args);
+        let _ = site.log_args_at(ts_ns, ctx.as_ref(), &args);
         Ok(Some(()))
     }
 
@@ -486,11 +588,10 @@ impl PyLogger {
         py: Python<'_>,
         level: Level,
         msg: &Bound<'_, PyAny>,
-        names: Option<&Bound<'_, PyTuple>>,
+        keys: CallKeys<'_, '_>,
         kinds: &[Kind],
     ) -> PyResult<Option<ringlog::site::Site>> {
         let lv = level.number();
-        let kw = names.map_or(std::ptr::null_mut(), |n| n.as_ptr());
         // Declared before the guard, so dropped after it is released.
         let evicted: Option<Shape>;
         let shape;
@@ -503,7 +604,7 @@ impl PyLogger {
             if let Some(i) = c
                 .sites
                 .iter()
-                .position(|d| d.shape.is(msg.as_ptr(), kw, lv, kinds))
+                .position(|d| d.shape.is(msg.as_ptr(), keys, lv, kinds))
             {
                 c.hits += 1;
                 return Ok(c.sites[i].site.clone());
@@ -517,7 +618,7 @@ impl PyLogger {
             match c
                 .seen
                 .iter()
-                .position(|s| s.is(msg.as_ptr(), kw, lv, kinds))
+                .position(|s| s.is(msg.as_ptr(), keys, lv, kinds))
             {
                 Some(at) => {
                     shape = c.seen.remove(at);
@@ -527,7 +628,7 @@ impl PyLogger {
                     evicted = (c.seen.len() >= MAX_SEEN).then(|| c.seen.remove(0));
                     c.seen.push(Shape {
                         msg: msg.clone().unbind(),
-                        kwnames: names.map(|n| n.clone().into_any().unbind()),
+                        keys: keys.held(),
                         level: lv,
                         kinds: kinds.into(),
                     });
@@ -538,17 +639,11 @@ impl PyLogger {
             }
         };
         // The second sighting: make the site outside the lock.
-        let mut keys: smallvec::SmallVec<[(String, Kind); INLINE_FIELDS]> =
-            smallvec::SmallVec::new();
-        if let Some(n) = names {
-            for (i, k) in n.iter().enumerate() {
-                keys.push((convert::call_text(&k).into_owned(), kinds[i]));
-            }
-        }
+        let texts = keys.texts(kinds);
         let text = convert::call_text(msg).into_owned();
         let site = py.detach(|| {
             let key_refs: smallvec::SmallVec<[(&[u8], Kind); INLINE_FIELDS]> =
-                keys.iter().map(|(k, t)| (k.as_bytes(), *t)).collect();
+                texts.iter().map(|(k, t)| (k.as_bytes(), *t)).collect();
             logger.site_bytes(level, text.as_bytes(), &key_refs).ok()
         });
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -557,7 +652,7 @@ impl PyLogger {
             || c.sites.len() >= MAX_DIRECT_SITES
             || c.sites
                 .iter()
-                .any(|d| d.shape.is(msg.as_ptr(), kw, lv, kinds))
+                .any(|d| d.shape.is(msg.as_ptr(), keys, lv, kinds))
         {
             drop(c);
             drop(shape);

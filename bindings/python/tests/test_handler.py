@@ -246,3 +246,58 @@ def test_records_read_by_position_and_by_attribute_give_the_same_fields(stdlog, 
         assert {k: v for k, v in r.items() if k not in ("ts", "seq")} == first
     assert [(r["msg"], r["level"]) for r in out[4:]] == [("plain", "warn")] * 2
     assert set(out[4]) == set(out[5])
+
+
+def test_repeated_records_go_through_a_site_and_read_the_same(stdlog, records):
+    logger, handler = stdlog
+
+    def call(**extra):
+        logger.info("request handled", extra=extra)
+
+    for _ in range(4):
+        call(user="al\udcffice\n", status=200, latency_ms=12.5, ok=True)
+    # Seen once, registered on the second record, used by the last two.
+    assert handler._loggers["stdlib.test"]._direct_sites() == (1, 2)
+    # Records the site path leaves to the keyed path: each is written whole.
+    logger.info("request %s", "handled", extra={"user": "bob"})
+    logger.info("request handled", extra={"user": ["a", 1]})
+    logger.info("request handled", exc_info=ValueError("boom"), extra={"user": "x"})
+    logger.info("request handled", stack_info=True, extra={"user": "y"})
+    handler.call_site = True
+    logger.info("request handled", extra={"user": "z"})
+    handler.call_site = False
+    assert handler._loggers["stdlib.test"]._direct_sites() == (1, 2)
+    out = records()
+    assert len(out) == 9
+    for r in out[1:4]:
+        assert {k: v for k, v in r.items() if k not in ("ts", "seq")} == {
+            k: v for k, v in out[0].items() if k not in ("ts", "seq")
+        }
+    assert out[3]["user"] == "al\ufffdice\n" and out[3]["status"] == 200 and out[3]["ok"] is True
+    assert out[4]["msg"] == "request handled" and out[4]["user"] == "bob"
+    assert out[5]["user"] == ["a", 1]
+    assert out[6]["exception"]["type"] == "ValueError"
+    assert "stack_info" in out[7]
+    assert out[8]["funcName"] == "test_repeated_records_go_through_a_site_and_read_the_same"
+
+
+def test_a_site_record_keeps_the_records_created_time_and_level(stdlog, records):
+    logger, handler = stdlog
+    for i, created in enumerate([1700000000.25, 1700000001.5, 1700000002.75]):
+        for level in (logging.INFO, logging.ERROR):
+            rec = logger.makeRecord("stdlib.test", level, __file__, 1, "made before", (), None, extra={"i": i})
+            rec.created = created
+            handler.handle(rec)
+    assert handler._loggers["stdlib.test"]._direct_sites() == (2, 2)
+    out = records()
+    assert [r["ts"] for r in out] == [
+        "2023-11-14T22:13:20.250000000Z",
+        "2023-11-14T22:13:20.250000000Z",
+        "2023-11-14T22:13:21.500000000Z",
+        "2023-11-14T22:13:21.500000000Z",
+        "2023-11-14T22:13:22.750000000Z",
+        "2023-11-14T22:13:22.750000000Z",
+    ]
+    assert [(r["level"], r["i"]) for r in out] == [
+        ("info", 0), ("error", 0), ("info", 1), ("error", 1), ("info", 2), ("error", 2)
+    ]
