@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // childEnv names the directory a child test process logs into; set only
@@ -93,6 +94,14 @@ func exitWithoutShutdown(dir string) {
 		os.Exit(1)
 	}
 	l := slog.New(NewHandler(&HandlerOptions{Name: "exiting"})).With("run", 7).WithGroup("g").With("k", "v")
+	// One record flushed first, so the flusher sleeps its minute while the
+	// rest are logged (after 100 ms without records it would go idle, and
+	// the next record would wake it).
+	slog.New(NewHandler(&HandlerOptions{Name: "warm-up"})).Info("warm-up")
+	if err := Flush(10 * time.Second); err != nil {
+		os.Stderr.WriteString(err.Error())
+		os.Exit(1)
+	}
 	for i := range 300 {
 		l.Info("before exit", "i", i)
 	}

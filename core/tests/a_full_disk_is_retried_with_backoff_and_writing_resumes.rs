@@ -4,7 +4,7 @@
 //! space returns, everything held comes out once and in order.
 
 mod common;
-use common::WAIT;
+use common::{wait_until, WAIT};
 use ringlog::sink::memory::MemorySink;
 use ringlog::sink::Sink;
 use ringlog::{Config, Field, Runtime};
@@ -59,15 +59,6 @@ fn start(dir: &tempfile::TempDir, sinks: Vec<(&str, Box<dyn Sink>)>) -> Runtime 
         b = b.sink(name, s);
     }
     b.start().unwrap()
-}
-
-/// Polls until `f` holds, or fails after `WAIT`.
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

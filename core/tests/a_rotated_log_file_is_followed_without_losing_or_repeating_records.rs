@@ -11,9 +11,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(10);
+mod common;
+use common::{wait_until, WAIT};
 
 fn start(dir: &Path, log: &Path) -> Runtime {
     let text = format!(
@@ -37,14 +38,6 @@ fn numbers(path: &Path) -> Vec<u64> {
             v["n"].as_u64().unwrap()
         })
         .collect()
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 #[test]
@@ -74,9 +67,16 @@ fn a_file_renamed_while_records_stream_in_is_reopened_and_each_record_lands_once
     wait_until("records in the first file", || {
         std::fs::metadata(&path).is_ok_and(|m| m.len() > 4096)
     });
-    // logrotate `create`: rename, then a new empty file at the path.
+    // logrotate `create`: rename, then a new empty file at the path. The
+    // sink may make the new file first (it checks the path before each
+    // write): the new file is opened without truncating, so nothing it
+    // already wrote is lost.
     std::fs::rename(&path, &rotated).unwrap();
-    std::fs::write(&path, b"").unwrap();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
     wait_until("records in the new file", || {
         std::fs::metadata(&path).is_ok_and(|m| m.len() > 4096)
     });

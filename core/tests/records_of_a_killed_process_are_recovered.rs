@@ -44,7 +44,10 @@ fn child(dir: &Path, main_n: u64, other_n: u64) -> ! {
     let rt = Runtime::start(cfg).unwrap();
     // Let the flusher's first cycles pass (the flush, and the wake-up its
     // unpark may leave behind), so what follows stays in the rings: from
-    // here on nothing wakes the flusher for a minute.
+    // here on nothing wakes the flusher for a minute. The flushed record
+    // keeps it from going idle (after 100 ms of empty cycles, when the
+    // next record would wake it), however late the flush comes.
+    rt.logger("warm").info("warm-up", &[]).unwrap();
     rt.flush(WAIT).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let api = rt.logger("api").child(&[Field::str("req", "r-1")]).unwrap();
@@ -247,8 +250,10 @@ fn damaged_ring_and_metadata_files_are_skipped_and_counted_and_good_records_stil
     let mut copy = good.clone();
     copy[28..32].copy_from_slice(&1u32.to_ne_bytes()); // header ring_id
     std::fs::write(inst.join("ring-1"), &copy).unwrap();
+    // The ring's first frame is the child's flushed warm-up record; then
+    // "main" 0, 1, ...
     let mut at = 4096;
-    for _ in 0..200 {
+    for _ in 0..201 {
         let w0 = u32::from_ne_bytes(good[at..at + 4].try_into().unwrap());
         at += 8 + (w0 as usize & 0x0fff_ffff).div_ceil(8) * 8;
     }

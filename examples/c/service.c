@@ -175,7 +175,7 @@ int main(void) {
   for (int i = 0; i < WORKERS; i++) pthread_join(threads[i], NULL);
 
   RINGLOG_INFO(g_root, "service stopping", RINGLOG_U64("requests", (uint64_t)WORKERS * REQUESTS_PER_WORKER));
-  check(ringlog_flush(2000), "ringlog_flush");
+  check(ringlog_flush(10000), "ringlog_flush");
 
   ringlog_stats s;
   if (check(ringlog_stats_get(&s), "ringlog_stats_get") == 0) {

@@ -138,7 +138,7 @@ int main() {
     for (auto& t : workers) t.join();
 
     root.info("service stopping");
-    ringlog::flush(2000);
+    ringlog::flush(10000);
     const ringlog_stats s = ringlog::stats();
     std::printf("ringlog stats: logged=%" PRIu64 " written=%" PRIu64 " dropped_full=%" PRIu64
                 " rejected_invalid=%" PRIu64 " bytes_written=%" PRIu64 "\n",

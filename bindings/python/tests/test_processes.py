@@ -93,6 +93,10 @@ def test_a_killed_process_records_are_recovered_at_the_next_start(tmp_path, monk
 import os, signal, ringlog
 ringlog.configure({json.dumps(cfg)!r})
 log = ringlog.get_logger("killed").bind(run=1)
+# The runtime starts on the first record: one is logged and flushed, and
+# the rest follow at once, while the flusher sleeps its minute.
+ringlog.get_logger("warm").info("warm-up")
+ringlog.flush(10)
 for i in range(300):
     log.info("before kill", i=i)
 os.kill(os.getpid(), signal.SIGKILL)

@@ -103,6 +103,18 @@ impl GatedSink {
     }
 }
 
+/// Polls until `f` holds, or fails after `WAIT` naming `what`.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Waits until the flusher is held at the gate (it has taken a batch).
 pub fn wait_until_stuck(gate: &Gate) {
     let deadline = std::time::Instant::now() + WAIT;
