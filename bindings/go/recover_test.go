@@ -94,14 +94,15 @@ func exitWithoutShutdown(dir string) {
 		os.Exit(1)
 	}
 	l := slog.New(NewHandler(&HandlerOptions{Name: "exiting"})).With("run", 7).WithGroup("g").With("k", "v")
-	// One record flushed first, so the flusher sleeps its minute while the
-	// rest are logged (after 100 ms without records it would go idle, and
-	// the next record would wake it).
+	// One record flushed first, so the flusher sleeps its minute, not idle
+	// (after 100 ms of empty cycles it would be, and the next record would
+	// wake it); the pause lets any wake-up the flush leaves behind pass.
 	slog.New(NewHandler(&HandlerOptions{Name: "warm-up"})).Info("warm-up")
 	if err := Flush(10 * time.Second); err != nil {
 		os.Stderr.WriteString(err.Error())
 		os.Exit(1)
 	}
+	time.Sleep(200 * time.Millisecond)
 	for i := range 300 {
 		l.Info("before exit", "i", i)
 	}

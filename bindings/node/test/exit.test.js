@@ -111,7 +111,7 @@ test('a SIGKILLed process leaves its records for the next start to recover', () 
     seen.set(x.i, (seen.get(x.i) || 0) + 1);
   }
   for (let i = 0; i < N; i++) assert.equal(seen.get(i), 1, `record ${i}`);
-  assert.ok(recovered.length > 0, 'nothing recovered');
+  assert.ok(recovered.length > N / 2, `only ${recovered.length} recovered`);
   for (const x of recovered) {
     assert.equal(x.recovered, true);
     assert.equal(x.logger, 'child');

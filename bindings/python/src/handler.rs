@@ -351,10 +351,6 @@ fn plain_parts<'py>(
 #[pyclass(frozen, module = "ringlog._ringlog", name = "_Handle")]
 pub(crate) struct Handle {
     handler: Py<PyAny>,
-    /// The handler's instance `__dict__`, where `filters` and `call_site`
-    /// live (the Python side installs this only for classes that do not
-    /// define either): a dict lookup each instead of an attribute lookup.
-    attrs: Py<PyDict>,
     loggers: Py<PyDict>,
     standard: Py<PyFrozenSet>,
     /// `on_error(handler, record, exc)`: raises `exc` inside an `except`
@@ -367,24 +363,17 @@ pub(crate) struct Handle {
 impl Handle {
     #[new]
     fn new(
-        py: Python<'_>,
         handler: Py<PyAny>,
         loggers: Py<PyDict>,
         standard: Py<PyFrozenSet>,
         on_error: Py<PyAny>,
-    ) -> PyResult<Self> {
-        let attrs = handler
-            .bind(py)
-            .getattr(intern!(py, "__dict__"))?
-            .cast_into::<PyDict>()?
-            .unbind();
-        Ok(Handle {
+    ) -> Self {
+        Handle {
             handler,
-            attrs,
             loggers,
             standard,
             on_error,
-        })
+        }
     }
 
     /// The handler's `handle(record)`. A method, not `__call__`: the
@@ -396,9 +385,13 @@ impl Handle {
         record: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let h = self.handler.bind(py);
+        let dict = self.instance_dict(py);
         let mut record = record;
         let mut rv = PyBool::new(py, true).to_owned().into_any();
-        if self.attr(py, intern!(py, "filters"))?.is_truthy()? {
+        if self
+            .attr(dict.as_ref(), intern!(py, "filters"))?
+            .is_truthy()?
+        {
             rv = h.call_method1(intern!(py, "filter"), (&record,))?;
             if !rv.is_truthy()? {
                 return Ok(rv);
@@ -408,14 +401,19 @@ impl Handle {
                 record = rv.clone();
             }
         }
-        let call_site = self.attr(py, intern!(py, "call_site"))?.is_truthy()?;
-        let done = emit_log_record(
-            py,
-            &record,
-            self.loggers.bind(py),
-            self.standard.bind(py),
-            call_site,
-        );
+        // `emit` reads `call_site` inside its `try`: so does this.
+        let done = self
+            .attr(dict.as_ref(), intern!(py, "call_site"))
+            .and_then(|v| v.is_truthy())
+            .and_then(|call_site| {
+                emit_log_record(
+                    py,
+                    &record,
+                    self.loggers.bind(py),
+                    self.standard.bind(py),
+                    call_site,
+                )
+            });
         if let Err(e) = done {
             if !e.is_instance_of::<PyException>(py) || e.is_instance_of::<PyRecursionError>(py) {
                 return Err(e);
@@ -429,7 +427,6 @@ impl Handle {
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.handler)?;
-        visit.call(&self.attrs)?;
         visit.call(&self.loggers)?;
         visit.call(&self.standard)?;
         visit.call(&self.on_error)
@@ -437,18 +434,41 @@ impl Handle {
 }
 
 impl Handle {
-    /// The handler's attribute `name`: from its instance dict, or (when it
-    /// is not there, say deleted) through the usual attribute lookup, which
-    /// raises the usual error.
+    /// The handler's instance `__dict__` as it is now (it may have been
+    /// replaced), where `filters` and `call_site` live: the Python side
+    /// installs this `handle` only for classes that do not make either a
+    /// data descriptor. `None` if it cannot be had.
+    fn instance_dict<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyDict>> {
+        // SAFETY: the handler is a live object and the GIL is held; the
+        // result is a new reference, or NULL with an exception set, which
+        // is cleared (the attribute lookup below then decides).
+        let d = unsafe {
+            Bound::from_owned_ptr_or_opt(
+                py,
+                ffi::PyObject_GenericGetDict(self.handler.as_ptr(), std::ptr::null_mut()),
+            )
+        };
+        if d.is_none() {
+            drop(PyErr::take(py));
+        }
+        d?.cast_into::<PyDict>().ok()
+    }
+
+    /// The handler's attribute `name`: from its instance dict (a dict
+    /// lookup instead of an attribute lookup), or, when it is not there
+    /// (say deleted), through the usual lookup, which raises the usual
+    /// error.
     fn attr<'py>(
         &self,
-        py: Python<'py>,
+        dict: Option<&Bound<'py, PyDict>>,
         name: &Bound<'py, PyString>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match self.attrs.bind(py).get_item(name)? {
-            Some(v) => Ok(v),
-            None => self.handler.bind(py).getattr(name),
+        if let Some(d) = dict {
+            if let Some(v) = d.get_item(name)? {
+                return Ok(v);
+            }
         }
+        self.handler.bind(name.py()).getattr(name)
     }
 }
 

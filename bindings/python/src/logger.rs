@@ -45,6 +45,13 @@ struct Cache {
     seen: Vec<Shape>,
     /// Records logged through `sites` (for tests).
     hits: u64,
+    /// Shapes pushed out of `seen` since one was last seen twice.
+    evicted: u32,
+    /// Records left for which new shapes are not looked for: set when
+    /// `evicted` reaches `CHURN`, as when messages are made per record
+    /// (f-strings), so those records stop paying for the bookkeeping.
+    /// Registered sites are still used meanwhile.
+    pause: u32,
 }
 
 /// The shape of a call: the message and key objects of one Python call
@@ -150,6 +157,11 @@ struct DirectSite {
 const MAX_DIRECT_SITES: usize = 32;
 /// Shapes seen once that one logger remembers.
 const MAX_SEEN: usize = 8;
+/// Shapes pushed out of `seen` without any being seen twice, after which a
+/// logger stops looking for new shapes for `PAUSE` records.
+const CHURN: u32 = 64;
+/// See `CHURN`.
+const PAUSE: u32 = 4096;
 
 /// A logger: `get_logger(name)`, or a child made by `bind(**fields)`.
 #[pyclass(frozen, module = "ringlog._ringlog", name = "Logger")]
@@ -612,6 +624,10 @@ impl PyLogger {
             if c.sites.len() >= MAX_DIRECT_SITES {
                 return Ok(None);
             }
+            if c.pause > 0 {
+                c.pause -= 1;
+                return Ok(None);
+            }
             let Some(logger) = c.logger.clone() else {
                 return Ok(None);
             };
@@ -622,10 +638,18 @@ impl PyLogger {
             {
                 Some(at) => {
                     shape = c.seen.remove(at);
+                    c.evicted = 0;
                     (c.generation, logger)
                 }
                 None => {
                     evicted = (c.seen.len() >= MAX_SEEN).then(|| c.seen.remove(0));
+                    if evicted.is_some() {
+                        c.evicted += 1;
+                        if c.evicted >= CHURN {
+                            c.evicted = 0;
+                            c.pause = PAUSE;
+                        }
+                    }
                     c.seen.push(Shape {
                         msg: msg.clone().unbind(),
                         keys: keys.held(),

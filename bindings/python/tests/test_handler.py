@@ -187,12 +187,24 @@ def test_the_rust_handle_reads_filters_and_call_site_as_they_are_now(stdlog, rec
     logger.info("drop me")
 
     class Properties(ringlog.Handler):
-        # A class-level `filters` or `call_site` keeps the Python handle
-        # (here `__init__`'s instance attribute, False, still wins).
+        # A property (a data descriptor) keeps the Python handle: an
+        # instance attribute could not shadow it.
+        @property
+        def call_site(self) -> bool:
+            return self._call_site
+
+        @call_site.setter
+        def call_site(self, v: bool) -> None:
+            self._call_site = v
+
+    class Default(ringlog.Handler):
+        # A plain class-level default is shadowed by `__init__`'s instance
+        # attribute: the Rust handle stays.
         call_site = True
 
     prop = Properties()
     assert "handle" not in vars(prop) and "handle" in vars(handler)
+    assert "handle" in vars(Default())
     logger.removeHandler(handler)
     logger.addHandler(prop)
     try:
@@ -205,6 +217,23 @@ def test_the_rust_handle_reads_filters_and_call_site_as_they_are_now(stdlog, rec
     assert out[0]["funcName"] == "test_the_rust_handle_reads_filters_and_call_site_as_they_are_now"
     assert "funcName" not in out[1]
     assert "funcName" not in out[2]
+
+
+def test_the_rust_handle_follows_a_replaced_dict_and_reports_a_missing_call_site(stdlog, records, monkeypatch):
+    logger, handler = stdlog
+    handler.__dict__ = dict(handler.__dict__)
+    handler.call_site = True
+    logger.info("after the dict was replaced")
+    errors: list[str] = []
+    monkeypatch.setattr(handler, "handleError", lambda record: errors.append(record.getMessage()))
+    del handler.call_site
+    # As in `emit`: the AttributeError goes to handleError, not the caller.
+    logger.info("without call_site")
+    handler.call_site = False
+    out = records()
+    assert errors == ["without call_site"]
+    assert [r["msg"] for r in out] == ["after the dict was replaced"]
+    assert out[0]["funcName"] == "test_the_rust_handle_follows_a_replaced_dict_and_reports_a_missing_call_site"
 
 
 def test_records_read_by_position_and_by_attribute_give_the_same_fields(stdlog, records):

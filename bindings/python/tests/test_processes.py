@@ -90,13 +90,15 @@ def test_a_killed_process_records_are_recovered_at_the_next_start(tmp_path, monk
     monkeypatch.delenv("RINGLOG_CONFIG", raising=False)
     cfg = config_for(tmp_path, flush_interval_ms=60000, idle_interval_ms=60000)
     body = f"""
-import os, signal, ringlog
+import os, signal, time, ringlog
 ringlog.configure({json.dumps(cfg)!r})
 log = ringlog.get_logger("killed").bind(run=1)
-# The runtime starts on the first record: one is logged and flushed, and
-# the rest follow at once, while the flusher sleeps its minute.
+# The runtime starts on the first record: one is logged and flushed, so
+# the flusher sleeps its minute, not idle (the next record would wake an
+# idle one); the pause lets any wake-up the flush leaves behind pass.
 ringlog.get_logger("warm").info("warm-up")
 ringlog.flush(10)
+time.sleep(0.2)
 for i in range(300):
     log.info("before kill", i=i)
 os.kill(os.getpid(), signal.SIGKILL)

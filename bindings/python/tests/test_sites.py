@@ -130,3 +130,23 @@ def test_a_logger_registers_at_most_32_sites(records):
     assert len(out) == 120
     assert [r["msg"] for r in out] == [m for m in msgs for _ in (0, 1)] + msgs
     assert [r["n"] for r in out[80:]] == [2] * 40
+
+
+def test_a_logger_whose_messages_are_all_new_stops_looking_for_shapes_for_a_while(records):
+    log = ringlog.get_logger("churn")
+    # Eight shapes fill the seen list; 64 more push one out each without
+    # any being seen twice: the logger stops looking for 4096 records.
+    for i in range(8 + 64):
+        log.info(f"user {i}", i=i)
+    for _ in range(3):
+        log.info("constant", n=1)
+    assert log._direct_sites() == (0, 0)
+    for i in range(4096 - 3):
+        log.info(f"again {i}", i=i)
+    # The pause is over: a repeated call gets its site on its second record.
+    for _ in range(3):
+        log.info("constant", n=1)
+    assert log._direct_sites() == (1, 1)
+    out = records()
+    assert len(out) == 72 + 3 + 4093 + 3
+    assert [r["n"] for r in out if r["msg"] == "constant"] == [1] * 6

@@ -16,6 +16,7 @@ records of the current task or thread.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -136,12 +137,13 @@ class Handler(logging.Handler):
             cls.handle is Handler.handle
             and cls.emit is Handler.emit
             and cls.filter is logging.Filterer.filter
-            and not hasattr(cls, "filters")
-            and not hasattr(cls, "call_site")
+            and not _is_data_descriptor(cls, "filters")
+            and not _is_data_descriptor(cls, "call_site")
         ):
             # What handle() below does, with no Python frame per record; a
-            # subclass that overrides any of these methods, or defines
-            # `filters` or `call_site` on the class (a property, say), keeps
+            # subclass that overrides any of these methods, or makes
+            # `filters` or `call_site` a property (or another data
+            # descriptor, which an instance attribute cannot shadow), keeps
             # them. The Rust side reads both from the instance's __dict__.
             self.handle = _ringlog._Handle(self, self._loggers, _STANDARD_ATTRS, _handle_error).handle  # type: ignore[method-assign]
 
@@ -161,6 +163,12 @@ class Handler(logging.Handler):
             raise
         except Exception:
             self.handleError(record)
+
+
+def _is_data_descriptor(cls: type, name: str) -> bool:
+    # A class attribute with __set__ (a property, a slot) wins over the
+    # instance's __dict__; a plain class-level default does not.
+    return hasattr(type(inspect.getattr_static(cls, name, None)), "__set__")
 
 
 def _handle_error(handler: logging.Handler, record: logging.LogRecord, exc: BaseException) -> None:
