@@ -439,9 +439,10 @@ impl Handle {
     /// installs this `handle` only for classes that do not make either a
     /// data descriptor. `None` if it cannot be had.
     fn instance_dict<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyDict>> {
+        // A NULL result comes with an exception set: it is cleared, and
+        // the attribute lookup in `attr` then decides.
         // SAFETY: the handler is a live object and the GIL is held; the
-        // result is a new reference, or NULL with an exception set, which
-        // is cleared (the attribute lookup below then decides).
+        // result is a new reference or NULL.
         let d = unsafe {
             Bound::from_owned_ptr_or_opt(
                 py,
