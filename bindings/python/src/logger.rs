@@ -131,7 +131,8 @@ impl Shape {
                     held.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr())
                         == n.map_or(std::ptr::null_mut(), |n| n.as_ptr())
                 }
-                // Same length: the kinds, one per key, compared equal.
+                // `zip` stops at the shorter side, so the lengths are
+                // compared too.
                 (ShapeKeys::Each(held), CallKeys::Extra(e)) => {
                     held.len() == e.len()
                         && held
@@ -521,11 +522,11 @@ impl PyLogger {
     }
 
     /// The call-site path of `ringlog.Handler` for a plain `LogRecord`
-    /// whose message is an exact str without arguments, with no
-    /// exception, stack or call site to add: as [`PyLogger::site_call`],
-    /// with the record's `extra=` keys (each an exact str) in place of
-    /// keyword names, and its `created` time (`ts_ns`). `Ok(None)`: take
-    /// the keyed path.
+    /// whose message is an exact str without arguments (the caller has
+    /// checked), with no exception, stack or call site to add: as
+    /// [`PyLogger::site_call`], with the record's `extra=` keys (each an
+    /// exact str) in place of keyword names, and its `created` time
+    /// (`ts_ns`). `Ok(None)`: take the keyed path.
     pub(crate) fn record_site_call(
         &self,
         py: Python<'_>,
@@ -535,7 +536,6 @@ impl PyLogger {
         extra: &[(Bound<'_, PyAny>, Bound<'_, PyAny>)],
     ) -> PyResult<Option<()>> {
         if extra.len() > INLINE_FIELDS
-            || !msg.is_exact_instance_of::<PyString>()
             || !extra
                 .iter()
                 .all(|(k, _)| k.is_exact_instance_of::<PyString>())

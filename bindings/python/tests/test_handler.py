@@ -9,6 +9,17 @@ import pytest
 import ringlog
 
 
+def log_through(logger: logging.Logger, usual: logging.Handler, other: logging.Handler, msg: str) -> None:
+    """Logs `msg` with `other` in place of the logger's `usual` handler."""
+    logger.removeHandler(usual)
+    logger.addHandler(other)
+    try:
+        logger.info(msg)
+    finally:
+        logger.removeHandler(other)
+        logger.addHandler(usual)
+
+
 @pytest.fixture
 def stdlog(records):
     logger = logging.getLogger("stdlib.test")
@@ -162,13 +173,7 @@ def test_filters_and_subclasses_keep_the_stdlib_behaviour(stdlog, records):
 
     sub = Tagging()
     assert "handle" not in vars(sub) and "handle" in vars(handler)
-    logger.removeHandler(handler)
-    logger.addHandler(sub)
-    try:
-        logger.info("through a subclass")
-    finally:
-        logger.removeHandler(sub)
-        logger.addHandler(handler)
+    log_through(logger, handler, sub, "through a subclass")
     out = records()
     assert [r["msg"] for r in out] == ["keep me", "through a subclass"]
     assert out[1]["tagged"] is True
@@ -205,15 +210,9 @@ def test_the_rust_handle_reads_filters_and_call_site_as_they_are_now(stdlog, rec
     prop = Properties()
     assert "handle" not in vars(prop) and "handle" in vars(handler)
     assert "handle" in vars(Default())
-    logger.removeHandler(handler)
-    logger.addHandler(prop)
-    try:
-        logger.info("through a class-level call_site")
-    finally:
-        logger.removeHandler(prop)
-        logger.addHandler(handler)
+    log_through(logger, handler, prop, "through a call_site property")
     out = records()
-    assert [r["msg"] for r in out] == ["with the call site", "drop me", "through a class-level call_site"]
+    assert [r["msg"] for r in out] == ["with the call site", "drop me", "through a call_site property"]
     assert out[0]["funcName"] == "test_the_rust_handle_reads_filters_and_call_site_as_they_are_now"
     assert "funcName" not in out[1]
     assert "funcName" not in out[2]
