@@ -33,6 +33,15 @@ that one round); the ratios to ringlog direct are then also printed for
 each round on its own (both measured in the same round).
 
     python bench/compare.py [--n N] [--rounds R] [--libs a,b] [--quick]
+
+With --paired A,B the two libraries run in one interpreter instead, each
+on its own stdlib logger and file, their calls timed in alternating
+batches of --batch calls (the order swapped from batch to batch); each
+round prints both ns/call (after the first call) and B's over A's. The
+machine's slow and fast moments then fall on both alike, which separate
+runs of a few seconds each cannot promise on a shared machine.
+
+    python bench/compare.py --paired ringlog-handler,stdlib-json [--rounds R] [--batch B]
 """
 
 from __future__ import annotations
@@ -64,6 +73,9 @@ LIBS: dict[str, tuple[str, str, str]] = {
     "picologging": ("picologging FileHandler + JSON-looking format", "picologging", "picologging"),
 }
 BASELINE = "ringlog"
+# The stdlib logger the stdlib-based set-ups use; a paired run (--paired)
+# gives each of its two libraries its own.
+_logger_name = "bench"
 JSON_LIBS = set(LIBS) - {"stdlib-text"}
 
 
@@ -127,7 +139,7 @@ def setup_ringlog_handler(path: str, ring_dir: str, n: int):
     import ringlog
 
     ringlog.configure(_ringlog_config(path, ring_dir), inherit=False)
-    logger = logging.getLogger("bench")
+    logger = logging.getLogger(_logger_name)
     logger.addHandler(ringlog.Handler())
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -146,7 +158,7 @@ def setup_ringlog_handler(path: str, ring_dir: str, n: int):
 def _stdlib_logger(handler: Any) -> Any:
     import logging
 
-    logger = logging.getLogger("bench")
+    logger = logging.getLogger(_logger_name)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -362,6 +374,44 @@ def run_child(name: str, n: int, path: str, ring_dir: str) -> int:
     return 0
 
 
+def run_child_paired(names: list[str], n: int, paths: list[str], ring_dir: str, batch: int) -> int:
+    """Both libraries in one interpreter, their calls timed in alternating
+    batches (the order swapped from batch to batch), so that the machine's
+    slow and fast moments fall on both alike."""
+    global _logger_name
+    runs = []
+    for i, (name, path) in enumerate(zip(names, paths)):
+        try:
+            __import__(LIBS[name][1])
+        except ImportError as e:
+            print(json.dumps({"missing": f"{LIBS[name][1]}: {e}"}))
+            return 3
+        _logger_name = f"bench-{i}"
+        runs.append(SETUPS[name](path, ring_dir, n))
+    for loop, _, _ in runs:
+        loop(1)  # the first call apart (ringlog makes the thread's ring)
+    spent = [0, 0]
+    done = 1
+    k = 0
+    while done < n:
+        m = min(batch, n - done)
+        for j in (0, 1) if k % 2 == 0 else (1, 0):
+            t0 = time.perf_counter_ns()
+            runs[j][0](m)
+            spent[j] += time.perf_counter_ns() - t0
+        done += m
+        k += 1
+    for _, finish, check in runs:
+        finish()
+        err = check()
+        if err:
+            print(err, file=sys.stderr)
+            return 1
+    print(json.dumps({"ns": [t / max(n - 1, 1) for t in spent]}))
+    sys.stdout.flush()
+    return 0
+
+
 # -------------------------------------------------------------------- parent
 
 
@@ -424,22 +474,15 @@ def _ring_parent_dir() -> Optional[str]:
     return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 
-def run_one(name: str, n: int, workdir: str, keep: bool, timeout: float) -> Optional[dict]:
-    path = os.path.join(workdir, f"{name}.log")
-    if os.path.exists(path):
-        os.unlink(path)  # the sinks append; each run starts from an empty file
+def _child(what: str, args: list[str], timeout: float) -> Optional[dict]:
+    """Runs this script as a child with `args` (plus a fresh ring
+    directory, removed afterwards) and returns the JSON of its last output
+    line; None when a library is not installed. `what` names it in errors."""
     ring_dir = tempfile.mkdtemp(prefix="ringlog-bench-rings-", dir=_ring_parent_dir())
     env = {k: v for k, v in os.environ.items() if not k.startswith("RINGLOG_")}
     try:
         proc = subprocess.run(
-            [
-                sys.executable,
-                os.path.abspath(__file__),
-                "--child", name,
-                "--n", str(n),
-                "--out", path,
-                "--ring-dir", ring_dir,
-            ],
+            [sys.executable, os.path.abspath(__file__), *args, "--ring-dir", ring_dir],
             env=env,
             capture_output=True,
             text=True,
@@ -451,16 +494,76 @@ def run_one(name: str, n: int, workdir: str, keep: bool, timeout: float) -> Opti
         return None  # not installed
     if proc.returncode != 0:
         raise BenchError(
-            f"{name}: child exited with {proc.returncode}\n"
+            f"{what}: child exited with {proc.returncode}\n"
             f"{proc.stderr.strip()}\n{proc.stdout.strip()}"
         )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fresh(path: str) -> str:
+    if os.path.exists(path):
+        os.unlink(path)  # the sinks append; each run starts from an empty file
+    return path
+
+
+def run_one(name: str, n: int, workdir: str, keep: bool, timeout: float) -> Optional[dict]:
+    path = _fresh(os.path.join(workdir, f"{name}.log"))
+    result = _child(name, ["--child", name, "--n", str(n), "--out", path], timeout)
+    if result is None:
+        return None
     lines, size = check_output(name, path, n)
     result["lines"] = lines
     result["bytes_per_line"] = size / lines
     if not keep:
         os.unlink(path)
     return result
+
+
+def run_paired(names: list[str], n: int, batch: int, workdir: str, timeout: float) -> Optional[list[float]]:
+    """One paired round (see `run_child_paired`): ns per call of each of
+    the two libraries after the first call, their outputs checked."""
+    paths = [_fresh(os.path.join(workdir, f"paired-{i}-{name}.log")) for i, name in enumerate(names)]
+    args = ["--child-paired", ",".join(names), "--n", str(n), "--out", ",".join(paths), "--batch", str(batch)]
+    result = _child(f"paired {names}", args, timeout)
+    if result is None:
+        return None
+    for name, path in zip(names, paths):
+        check_output(name, path, n)
+        os.unlink(path)
+    return result["ns"]
+
+
+def main_paired(names: list[str], n: int, rounds: int, batch: int, timeout: float) -> int:
+    print(
+        f"Paired: {names[0]} and {names[1]} in one interpreter, {n:,} records each, "
+        f"alternating batches of {batch:,}, {rounds} round(s); "
+        "load average at start: %.2f %.2f %.2f" % os.getloadavg(),
+        flush=True,
+    )
+    workdir = tempfile.mkdtemp(prefix="ringlog-compare-")
+    ratios = []
+    try:
+        for rnd in range(rounds):
+            ns = run_paired(names, n, batch, workdir, timeout)
+            if ns is None:
+                raise BenchError(f"{names}: a library is not installed")
+            ratios.append(ns[1] / ns[0])
+            print(
+                f"  round {rnd + 1}: {names[0]} {ns[0]:,.0f} ns/call, {names[1]} {ns[1]:,.0f} ns/call, "
+                f"{names[1]} / {names[0]} = {ratios[-1]:.2f}x; both files {n:,} lines ok",
+                flush=True,
+            )
+    except BenchError as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ordered = sorted(ratios)
+    print(
+        f"{names[1]} / {names[0]}: median {ordered[len(ordered) // 2]:.2f}x, "
+        f"lowest {ordered[0]:.2f}x, highest {ordered[-1]:.2f}x over {rounds} round(s)"
+    )
+    return 0
 
 
 def _ratio(x: float) -> str:
@@ -599,18 +702,37 @@ def main() -> int:
     )
     ap.add_argument("--keep", metavar="DIR", help="write the output files into DIR and keep them")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per child run")
+    ap.add_argument(
+        "--paired",
+        metavar="A,B",
+        help="run two libraries in one interpreter, timed in alternating batches, "
+        "and print B's time per call over A's for each round",
+    )
+    ap.add_argument("--batch", type=int, default=10_000, help="calls per batch with --paired")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child-paired", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--ring-dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:
         return run_child(args.child, args.n, args.out, args.ring_dir)
+    if args.child_paired:
+        return run_child_paired(
+            args.child_paired.split(","), args.n, args.out.split(","), args.ring_dir, args.batch
+        )
 
     if args.quick:
         args.n, args.rounds = 20_000, 1
     if args.n <= 0 or args.rounds <= 0:
         ap.error("--n and --rounds must be positive")
+    if args.paired:
+        pair = [s.strip() for s in args.paired.split(",")]
+        if len(pair) != 2 or any(p not in LIBS for p in pair) or pair[0] == pair[1]:
+            ap.error(f"--paired takes two different libraries from: {', '.join(LIBS)}")
+        if args.batch <= 0:
+            ap.error("--batch must be positive")
+        return main_paired(pair, args.n, args.rounds, args.batch, args.timeout)
     names = [s.strip() for s in args.libs.split(",") if s.strip()]
     unknown = [s for s in names if s not in LIBS]
     if unknown:

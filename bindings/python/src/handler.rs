@@ -12,7 +12,7 @@
 use crate::convert::{self, Field, FieldValue, OwnedValue};
 use crate::logger::PyLogger;
 use crate::{severity_of, trace};
-use pyo3::exceptions::{PyException, PyRecursionError, PyValueError};
+use pyo3::exceptions::{PyException, PyRecursionError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -22,6 +22,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use ringlog::Level;
 use smallvec::SmallVec;
 use std::borrow::Cow;
+use std::sync::Mutex;
 
 /// Fields held on the stack for the usual few `extra=` keys.
 const INLINE: usize = 8;
@@ -45,25 +46,29 @@ pub(crate) fn emit_log_record(
     standard: &Bound<'_, PyFrozenSet>,
     call_site: bool,
 ) -> PyResult<()> {
+    emit_record(py, record, loggers, standard, call_site).map(drop)
+}
+
+/// [`emit_log_record`], returning the record's name and the ringlog logger
+/// it went to (`None` for a record below the level).
+fn emit_record<'py>(
+    py: Python<'py>,
+    record: &Bound<'py, PyAny>,
+    loggers: &Bound<'py, PyDict>,
+    standard: &Bound<'py, PyFrozenSet>,
+    call_site: bool,
+) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyLogger>)>> {
     let plain = record.get_type().is(log_record_type(py)?);
     let attrs = if plain {
-        // `LogRecord` keeps its attributes in a plain instance dict; this
-        // is what its `__dict__` attribute returns, without looking the
-        // descriptor up on the type.
-        // SAFETY: `record` is a live object and the GIL is held; the
-        // result is a new reference or NULL with an exception set.
-        unsafe {
-            Bound::from_owned_ptr_or_err(
-                py,
-                ffi::PyObject_GenericGetDict(record.as_ptr(), std::ptr::null_mut()),
-            )?
-        }
+        // `LogRecord` keeps its attributes in a plain instance dict.
+        generic_dict(py, record.as_ptr())?
     } else {
-        record.getattr(intern!(py, "__dict__"))?
-    }
-    .cast_into::<PyDict>()?;
+        record
+            .getattr(intern!(py, "__dict__"))?
+            .cast_into::<PyDict>()?
+    };
     let found = if plain {
-        plain_parts(py, &attrs, standard)?
+        plain_parts(py, &attrs, standard)
     } else {
         None
     };
@@ -88,8 +93,9 @@ pub(crate) fn emit_log_record(
     let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);
     let core = log.get().resolve(py)?;
     if !core.enabled(level) {
-        return Ok(());
+        return Ok(None);
     }
+    let done = Some((parts.name.clone(), log.clone()));
     let ts_ns = created_ns(parts.created.extract()?)?;
     // `record.getMessage()` is `msg` itself for a plain `LogRecord` whose
     // `msg` is a str and whose `args` are empty.
@@ -107,7 +113,7 @@ pub(crate) fn emit_log_record(
             .record_site_call(py, level, ts_ns, &parts.msg, &parts.extra)?
             .is_some()
     {
-        return Ok(());
+        return Ok(done);
     }
     // The message borrowed, without the call, when it is `msg` itself.
     let msg: Cow<'_, str> = if plain_msg {
@@ -168,7 +174,7 @@ pub(crate) fn emit_log_record(
     // Refused records are counted by the core (`stats()`); logging never
     // raises for them.
     let _ = core.log_with(level, ts_ns, ctx.as_ref(), msg.as_bytes(), &fields);
-    Ok(())
+    Ok(done)
 }
 
 /// What the handler reads of a record.
@@ -226,8 +232,8 @@ impl<'py> Parts<'py> {
 /// and where the handler's are among them.
 struct Layout {
     keys: Vec<Py<PyString>>,
-    /// For each key, its place in [`WANTED_NAMES`] when the handler reads it.
-    wanted: Vec<Option<u8>>,
+    /// Where each of [`WANTED_NAMES`] is among `keys`.
+    at: [usize; WANTED],
 }
 
 /// The attributes [`Parts`] holds, in its order.
@@ -254,7 +260,7 @@ fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
         for (k, _) in d.iter() {
             keys.push(k.cast_into::<PyString>()?.unbind());
         }
-        let mut wanted = vec![None; keys.len()];
+        let mut at = [0usize; WANTED];
         for (w, name) in WANTED_NAMES.iter().enumerate() {
             let Some(i) = keys
                 .iter()
@@ -262,74 +268,130 @@ fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
             else {
                 return Ok(None);
             };
-            wanted[i] = Some(w as u8);
+            at[w] = i;
         }
-        Ok(Some(Layout { keys, wanted }))
+        Ok(Some(Layout { keys, at }))
     })?;
     Ok(l.as_ref())
 }
 
-/// The fast way to [`Parts`], for a record of class `LogRecord` itself (the
-/// caller checks) whose `__dict__` starts with the attributes `__init__`
+/// What [`walk_plain`] reads of a plain record's `__dict__`: the values of
+/// [`WANTED_NAMES`] (in its order) and the `extra=` keys and values, all
+/// borrowed references into the dict.
+#[derive(Default)]
+struct Walk {
+    wanted: [*mut ffi::PyObject; WANTED],
+    keys: SmallVec<[*mut ffi::PyObject; INLINE]>,
+    values: SmallVec<[*mut ffi::PyObject; INLINE]>,
+}
+
+/// Reads the `__dict__` (`attrs`) of a record of class `LogRecord` itself
+/// (the caller checks) whose first entries are the attributes `__init__`
 /// stores, as the very same key objects in the same order (the usual
-/// record): the values
-/// are taken by position in one walk, with no attribute lookups, and only
-/// the keys after them are checked against `standard` (a formatter adds
-/// `message` and `asctime` there). `None` for any other record.
+/// record), into `w` (which it empties first). The values it needs are
+/// taken by their place in that order, each checked to be there, with no
+/// lookups; only the entries after that order's last (the `extra=` keys,
+/// and `message` and `asctime` when a formatter ran first) are walked.
+/// With `standard`, those are checked against it and the standard ones
+/// left out; without, all are kept (for a caller that matches them by
+/// identity against keys already known to be `extra=` keys). `false` for
+/// any other record, and for one with more than [`INLINE`] keys to keep or
+/// one among them that is not an exact str.
+///
+/// The places are valid because `PyDict_Next` counts a dict's entries in
+/// insertion order (holes left by deleted entries are skipped, and taking
+/// one out of an instance's shared-key dict moves the later ones up): the
+/// last `__init__` attribute found where it was put means no earlier entry
+/// moved. One deleted and set again lands after it, with the `extra=`
+/// keys, where `standard` sorts it out.
+///
+/// Runs no Python code: the keys are only compared by address, or looked
+/// up in `standard` when they are exact str, whose hash and equality are
+/// CPython's own. So the references it finds stay valid while `attrs` is
+/// held and no Python code runs.
+fn walk_plain(
+    py: Python<'_>,
+    attrs: &Bound<'_, PyDict>,
+    standard: Option<&Bound<'_, PyFrozenSet>>,
+    w: &mut Walk,
+) -> bool {
+    let Ok(Some(l)) = layout(py) else {
+        return false;
+    };
+    let n = l.keys.len();
+    let d = attrs.as_ptr();
+    // The entry at or after `pos`, and `pos` moved past it. PyDict_Next
+    // checks the position against the dict's current table and writes
+    // borrowed references to a key and value into the out-pointers.
+    let next = |pos: &mut ffi::Py_ssize_t| {
+        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+        // SAFETY: `d` is a dict (checked by its type) held alive by the
+        // borrow, the GIL is held, and the out-pointers are valid locals.
+        (unsafe { ffi::PyDict_Next(d, pos, &mut k, &mut v) } != 0).then_some((k, v))
+    };
+    w.keys.clear();
+    w.values.clear();
+    for (slot, i) in std::iter::once(n - 1).chain(l.at).enumerate() {
+        match next(&mut (i as ffi::Py_ssize_t)) {
+            Some((k, v)) if k == l.keys[i].as_ptr() => {
+                if slot > 0 {
+                    w.wanted[slot - 1] = v;
+                }
+            }
+            _ => return false,
+        }
+    }
+    let mut pos = n as ffi::Py_ssize_t;
+    while let Some((k, v)) = next(&mut pos) {
+        if let Some(standard) = standard {
+            // SAFETY: `k` is a live object (a borrowed reference, above).
+            if unsafe { ffi::Py_TYPE(k) } != std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
+                return false;
+            }
+            // SAFETY: `standard` is a frozenset and `k` an exact str (no
+            // Python code runs); -1 comes with an exception set.
+            match unsafe { ffi::PySet_Contains(standard.as_ptr(), k) } {
+                0 => {}
+                1 => continue,
+                _ => {
+                    drop(PyErr::take(py));
+                    return false;
+                }
+            }
+        }
+        if w.keys.len() == INLINE {
+            return false;
+        }
+        w.keys.push(k);
+        w.values.push(v);
+    }
+    true
+}
+
+/// The fast way to [`Parts`] for a record of class `LogRecord` itself (the
+/// caller checks): [`walk_plain`], with the references it found made owned
+/// at once. `None` when the walk does not apply.
 fn plain_parts<'py>(
     py: Python<'py>,
     attrs: &Bound<'py, PyDict>,
     standard: &Bound<'py, PyFrozenSet>,
-) -> PyResult<Option<Parts<'py>>> {
-    let Some(l) = layout(py)? else {
-        return Ok(None);
-    };
-    let n = l.keys.len();
-    let mut vals: [Option<Bound<'py, PyAny>>; WANTED] = Default::default();
-    let mut extra = SmallVec::new();
-    let mut i = 0usize;
-    let mut pos: ffi::Py_ssize_t = 0;
-    let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-    let mut v: *mut ffi::PyObject = std::ptr::null_mut();
-    // PyDict_Next checks its position against the dict's current table and
-    // writes borrowed references to a key and value into the out-pointers.
-    // Each is turned into an owned `Bound` (a new reference) before
-    // anything else runs. Python code can run later in the walk (a str
-    // subclass key's `__eq__` in `standard.contains`) and change the dict;
-    // the walk then sees some entries twice or not at all, as any dict walk
-    // would, but every reference it holds is owned.
-    // SAFETY: `attrs` is a dict (checked by the cast) held alive by the
-    // borrow, the GIL is held, and the out-pointers are valid locals.
-    while unsafe { ffi::PyDict_Next(attrs.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
-        if i < n {
-            if k != l.keys[i].as_ptr() {
-                return Ok(None);
-            }
-            if let Some(w) = l.wanted[i] {
-                // SAFETY: `v` is a valid borrowed reference (above).
-                vals[w as usize] = Some(unsafe { Bound::from_borrowed_ptr(py, v) });
-            }
-        } else {
-            // SAFETY: as above, for both.
-            let (key, val) = unsafe {
-                (
-                    Bound::from_borrowed_ptr(py, k),
-                    Bound::from_borrowed_ptr(py, v),
-                )
-            };
-            if !standard.contains(&key)? {
-                extra.push((key, val));
-            }
-        }
-        i += 1;
+) -> Option<Parts<'py>> {
+    let mut w = Walk::default();
+    if !walk_plain(py, attrs, Some(standard), &mut w) {
+        return None;
     }
-    if i < n {
-        return Ok(None);
-    }
-    // Every wanted key is among the first `n`, all of which were seen.
-    let [name, levelno, created, msg, args, exc_info, stack_info] =
-        vals.map(|v| v.unwrap_or_else(|| py.None().into_bound(py)));
-    Ok(Some(Parts {
+    // SAFETY: each pointer is a live borrowed reference from the walk (no
+    // Python code has run since); `from_borrowed_ptr` takes a new one.
+    let own = |p: *mut ffi::PyObject| unsafe { Bound::from_borrowed_ptr(py, p) };
+    let [name, levelno, created, msg, args, exc_info, stack_info] = w.wanted.map(own);
+    let extra = w
+        .keys
+        .iter()
+        .zip(&w.values)
+        .map(|(&k, &v)| (own(k), own(v)))
+        .collect();
+    Some(Parts {
         name,
         levelno,
         created,
@@ -339,7 +401,7 @@ fn plain_parts<'py>(
         stack_info,
         plain: true,
         extra,
-    }))
+    })
 }
 
 /// `Handler.handle` for a `ringlog.Handler` whose class keeps the stock
@@ -357,7 +419,16 @@ pub(crate) struct Handle {
     /// block and calls `handler.handleError(record)` there, so the stdlib's
     /// report sees the exception as being handled.
     on_error: Py<PyAny>,
+    /// Record names (exact str objects, matched by identity: a logger's
+    /// records all carry its `name` object) and the ringlog logger each
+    /// went to, for [`Handle::fast`]; filled by the usual path, up to
+    /// [`NAMES`] of them, never emptied.
+    names: Mutex<Vec<(Py<PyAny>, Py<PyLogger>)>>,
 }
+
+/// Record names a [`Handle`] remembers; records of other loggers take the
+/// usual path.
+const NAMES: usize = 16;
 
 #[pymethods]
 impl Handle {
@@ -373,12 +444,181 @@ impl Handle {
             loggers,
             standard,
             on_error,
+            names: Mutex::new(Vec::new()),
         }
     }
 
-    /// The handler's `handle(record)`. A method, not `__call__`: the
-    /// instance attribute is this method bound to the `_Handle`, which
-    /// CPython calls through vectorcall, with no argument tuple.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.handler)?;
+        visit.call(&self.loggers)?;
+        visit.call(&self.standard)?;
+        visit.call(&self.on_error)?;
+        // The lock is only ever held with no Python code running, so the
+        // collector never finds it taken.
+        if let Ok(names) = self.names.try_lock() {
+            for (n, l) in names.iter() {
+                visit.call(n)?;
+                visit.call(l)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `METH_FASTCALL` entry point of `_Handle.handle(record)`: the bound
+/// method the Python side installs as the handler's `handle`, called with
+/// no argument tuple and no pyo3 wrapper.
+///
+/// # Safety
+/// Called by CPython only, with the arguments it passes to such a method.
+unsafe extern "C" fn handle_entry(
+    slf: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    let body = |py: Python<'_>| -> PyResult<*mut ffi::PyObject> {
+        if nargs != 1 {
+            return Err(PyTypeError::new_err(format!(
+                "handle() takes exactly one argument ({nargs} given)"
+            )));
+        }
+        // SAFETY: CPython passes a live `slf` and `nargs` live objects at
+        // `args`, all alive for the call.
+        let (slf, record) = unsafe { (Borrowed::from_ptr(py, slf), *args) };
+        let handle = slf.cast::<Handle>()?;
+        let h = handle.get();
+        if h.fast(py, record) {
+            return Ok(PyBool::new(py, true).to_owned().into_ptr());
+        }
+        // SAFETY: as above.
+        let record = unsafe { Bound::from_borrowed_ptr(py, record) };
+        h.handle(py, record).map(Bound::into_ptr)
+    };
+    // SAFETY: CPython calls a method with the GIL held.
+    unsafe { crate::logger::raw_method(body) }
+}
+
+/// Installs [`handle_entry`] as `_Handle.handle` (module init).
+pub(crate) fn install_handle_method(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    crate::logger::install_raw_method(
+        ty,
+        c"handle",
+        ffi::PyMethodDefPointer {
+            PyCFunctionFast: handle_entry,
+        },
+        ffi::METH_FASTCALL,
+        c"handle($self, record, /)\n--\n\nThe handler's `handle(record)`.",
+    )
+}
+
+impl Handle {
+    /// The usual record, logged with no attribute lookups and no reference
+    /// counting: a plain `LogRecord` whose shape (message and `extra=` key
+    /// objects, level, value kinds) already has a call site in the logger
+    /// its name went to before, with no exception, stack or arguments, to
+    /// a handler with no filters and without `call_site`. `false`, having
+    /// done nothing, for anything else: [`Handle::handle`] then takes it
+    /// (and registers the site or remembers the name for next time).
+    ///
+    /// The record's values are borrowed references into its `__dict__`,
+    /// held here: nothing below runs Python code or lets the GIL go before
+    /// the record is written (the trace context, whose lookup is a Python
+    /// call, is taken first), so nothing can change the dict meanwhile.
+    fn fast(&self, py: Python<'_>, record: *mut ffi::PyObject) -> bool {
+        let ctx = trace::current(py);
+        let Ok(lr) = log_record_type(py) else {
+            return false;
+        };
+        // SAFETY: `record` is a live object (the caller's).
+        if unsafe { ffi::Py_TYPE(record) } != lr.as_type_ptr() || !self.plain_state(py) {
+            return false;
+        }
+        let Ok(attrs) = generic_dict(py, record) else {
+            return false;
+        };
+        // The keys after the `__init__` attributes are taken unchecked:
+        // `log_registered` matches them by address against the `extra=`
+        // keys of a registered shape, which the usual path checked.
+        let mut w = Walk::default();
+        if !walk_plain(py, &attrs, None, &mut w) {
+            return false;
+        }
+        let [name, levelno, created, msg, args, exc_info, stack_info] = w.wanted;
+        // SAFETY: every pointer is a live borrowed reference from the walk
+        // (no Python code has run since); only their types and values are
+        // read below.
+        let (levelno, created) = unsafe {
+            let none = ffi::Py_None();
+            let str_type = std::ptr::addr_of_mut!(ffi::PyUnicode_Type);
+            if exc_info != none
+                || stack_info != none
+                || ffi::Py_TYPE(msg) != str_type
+                || ffi::Py_TYPE(name) != str_type
+                || ffi::Py_TYPE(args) != std::ptr::addr_of_mut!(ffi::PyTuple_Type)
+                || ffi::PyTuple_Size(args) != 0
+                || ffi::Py_TYPE(levelno) != std::ptr::addr_of_mut!(ffi::PyLong_Type)
+                || ffi::Py_TYPE(created) != std::ptr::addr_of_mut!(ffi::PyFloat_Type)
+            {
+                return false;
+            }
+            (
+                ffi::PyLong_AsLongLong(levelno),
+                ffi::PyFloat_AsDouble(created),
+            )
+        };
+        if levelno == -1 && PyErr::take(py).is_some() {
+            return false;
+        }
+        let Ok(ts_ns) = created_ns(created) else {
+            return false;
+        };
+        // SAFETY: as above, for the `extra=` values.
+        let values = w
+            .values
+            .iter()
+            .map(|&v| unsafe { Borrowed::from_ptr(py, v) });
+        let Some(a) = crate::logger::site_args(values, true) else {
+            return false;
+        };
+        let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((_, log)) = names.iter().find(|(n, _)| n.as_ptr() == name) else {
+            return false;
+        };
+        log.get()
+            .log_registered(level, ts_ns, ctx.as_ref(), msg, &w.keys, &a)
+    }
+
+    /// Whether the handler has no filters (an empty list) and `call_site`
+    /// False, read from its instance `__dict__` as the Python `handle` and
+    /// `emit` would find them. Each value is checked as soon as it is
+    /// found, before the next lookup (which could run Python code).
+    fn plain_state(&self, py: Python<'_>) -> bool {
+        let Some(d) = self.instance_dict(py) else {
+            return false;
+        };
+        // SAFETY: `d` is a dict held by this frame, the keys are interned
+        // str and the GIL is held; a borrowed result is used at once.
+        unsafe {
+            let filters = ffi::PyDict_GetItemWithError(d.as_ptr(), intern!(py, "filters").as_ptr());
+            if filters.is_null()
+                || ffi::Py_TYPE(filters) != std::ptr::addr_of_mut!(ffi::PyList_Type)
+                || ffi::PyList_Size(filters) != 0
+            {
+                drop(PyErr::take(py));
+                return false;
+            }
+            let call_site =
+                ffi::PyDict_GetItemWithError(d.as_ptr(), intern!(py, "call_site").as_ptr());
+            if call_site != ffi::Py_False() {
+                drop(PyErr::take(py));
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The handler's `handle(record)`, for any record.
     fn handle<'py>(
         &self,
         py: Python<'py>,
@@ -406,7 +646,7 @@ impl Handle {
             .attr(dict.as_ref(), intern!(py, "call_site"))
             .and_then(|v| v.is_truthy())
             .and_then(|call_site| {
-                emit_log_record(
+                emit_record(
                     py,
                     &record,
                     self.loggers.bind(py),
@@ -414,45 +654,40 @@ impl Handle {
                     call_site,
                 )
             });
-        if let Err(e) = done {
-            if !e.is_instance_of::<PyException>(py) || e.is_instance_of::<PyRecursionError>(py) {
-                return Err(e);
+        match done {
+            Ok(Some((name, log))) => self.remember(name, log),
+            Ok(None) => {}
+            Err(e) => {
+                if !e.is_instance_of::<PyException>(py) || e.is_instance_of::<PyRecursionError>(py)
+                {
+                    return Err(e);
+                }
+                self.on_error
+                    .bind(py)
+                    .call1((h, &record, e.into_value(py)))?;
             }
-            self.on_error
-                .bind(py)
-                .call1((h, &record, e.into_value(py)))?;
         }
         Ok(rv)
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.handler)?;
-        visit.call(&self.loggers)?;
-        visit.call(&self.standard)?;
-        visit.call(&self.on_error)
+    /// Keeps `name` (when an exact str) and the logger its records go to,
+    /// for [`Handle::fast`].
+    fn remember(&self, name: Bound<'_, PyAny>, log: Bound<'_, PyLogger>) {
+        if !name.is_exact_instance_of::<PyString>() {
+            return;
+        }
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() < NAMES && !names.iter().any(|(n, _)| n.as_ptr() == name.as_ptr()) {
+            names.push((name.unbind(), log.unbind()));
+        }
     }
-}
 
-impl Handle {
     /// The handler's instance `__dict__` as it is now (it may have been
     /// replaced), where `filters` and `call_site` live: the Python side
     /// installs this `handle` only for classes that do not make either a
     /// data descriptor. `None` if it cannot be had.
     fn instance_dict<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyDict>> {
-        // A NULL result comes with an exception set: it is cleared, and
-        // the attribute lookup in `attr` then decides.
-        // SAFETY: the handler is a live object and the GIL is held; the
-        // result is a new reference or NULL.
-        let d = unsafe {
-            Bound::from_owned_ptr_or_opt(
-                py,
-                ffi::PyObject_GenericGetDict(self.handler.as_ptr(), std::ptr::null_mut()),
-            )
-        };
-        if d.is_none() {
-            drop(PyErr::take(py));
-        }
-        d?.cast_into::<PyDict>().ok()
+        generic_dict(py, self.handler.as_ptr()).ok()
     }
 
     /// The handler's attribute `name`: from its instance dict (a dict
@@ -471,6 +706,21 @@ impl Handle {
         }
         self.handler.bind(name.py()).getattr(name)
     }
+}
+
+/// The instance `__dict__` of `obj` (a live object), as `obj.__dict__`
+/// gives it without looking the descriptor up on its type.
+///
+/// # Errors
+/// What CPython raises when `obj` has none, or a `TypeError` when it is
+/// not a dict.
+fn generic_dict<'py>(py: Python<'py>, obj: *mut ffi::PyObject) -> PyResult<Bound<'py, PyDict>> {
+    // SAFETY: `obj` is live (the caller's contract) and the GIL is held;
+    // the result is a new reference, or NULL with an exception set.
+    let d = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut()))
+    }?;
+    Ok(d.cast_into::<PyDict>()?)
 }
 
 /// Replaces the field `key` in place, or appends it.

@@ -166,6 +166,7 @@ fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logger::install_level_methods(&py.get_type::<PyLogger>())?;
     m.add_class::<trace::PyTraceContext>()?;
     m.add_class::<handler::Handle>()?;
+    handler::install_handle_method(&py.get_type::<handler::Handle>())?;
     m.add("RinglogError", py.get_type::<RinglogError>())?;
     m.add("TRACE_CONTEXT", trace::var(py)?.clone_ref(py))?;
     m.add("VERSION", ringlog::VERSION)?;

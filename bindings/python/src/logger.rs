@@ -131,18 +131,18 @@ impl Shape {
                     held.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr())
                         == n.map_or(std::ptr::null_mut(), |n| n.as_ptr())
                 }
-                // `zip` stops at the shorter side, so the lengths are
-                // compared too.
                 (ShapeKeys::Each(held), CallKeys::Extra(e)) => {
-                    held.len() == e.len()
-                        && held
-                            .iter()
-                            .zip(e)
-                            .all(|(h, (k, _))| h.as_ptr() == k.as_ptr())
+                    each_is(held, e.iter().map(|(k, _)| k.as_ptr()), e.len())
                 }
                 _ => false,
             }
     }
+}
+
+/// Whether the held `extra=` key objects are `keys` (`n` of them), one by
+/// one: `zip` stops at the shorter side, so the lengths are compared too.
+fn each_is(held: &[Py<PyAny>], keys: impl Iterator<Item = *mut ffi::PyObject>, n: usize) -> bool {
+    held.len() == n && held.iter().zip(keys).all(|(h, k)| h.as_ptr() == k)
 }
 
 /// A direct-path shape registered as a core call site (`None`: the core
@@ -461,39 +461,71 @@ impl PyLogger {
     }
 }
 
-/// A direct-path value as a call site takes it.
-enum SiteVal<'a> {
+/// A value as a call site takes it.
+pub(crate) enum SiteVal<'a> {
     Text(Cow<'a, str>),
     Int(i64),
     Float(f64),
     Bool(bool),
 }
 
-impl SiteVal<'_> {
-    fn kind(&self) -> Kind {
-        match self {
-            SiteVal::Text(_) => Kind::Str,
-            SiteVal::Int(_) => Kind::I64,
-            SiteVal::Float(_) => Kind::F64,
-            SiteVal::Bool(_) => Kind::Bool,
-        }
+/// Values as a call site takes them, with their kinds.
+pub(crate) struct SiteArgs<'a> {
+    pub(crate) kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]>,
+    vals: smallvec::SmallVec<[SiteVal<'a>; INLINE_FIELDS]>,
+}
+
+impl SiteArgs<'_> {
+    /// The values as the core takes them.
+    pub(crate) fn args(&self) -> smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> {
+        self.vals
+            .iter()
+            .map(|v| match v {
+                SiteVal::Text(t) => Value::Str(t.as_bytes()),
+                SiteVal::Int(i) => Value::I64(*i),
+                SiteVal::Float(f) => Value::F64(*f),
+                SiteVal::Bool(b) => Value::Bool(*b),
+            })
+            .collect()
     }
 }
 
-/// `v` as a call-site value: an exact str, bool, int that fits an i64,
-/// or float; `None` for anything else (the keyed path takes it).
-fn site_val<'a>(v: &'a Bound<'_, PyAny>) -> Option<SiteVal<'a>> {
-    if v.is_exact_instance_of::<PyString>() {
-        Some(SiteVal::Text(convert::call_text(v)))
-    } else if v.is_exact_instance_of::<pyo3::types::PyBool>() {
-        Some(SiteVal::Bool(v.is_truthy().ok()?))
-    } else if v.is_exact_instance_of::<pyo3::types::PyInt>() {
-        v.extract::<i64>().ok().map(SiteVal::Int)
-    } else if v.is_exact_instance_of::<pyo3::types::PyFloat>() {
-        v.extract::<f64>().ok().map(SiteVal::Float)
-    } else {
-        None
+/// `values` as call-site values: each an exact str, bool, int that fits an
+/// i64, or float; `None` if any is something else (the keyed path takes
+/// the record). A str that is not valid UTF-8 (lone surrogates) is
+/// written with replacement characters, or with `strict` makes the result
+/// `None` at once: then no Python code runs here, not even to make a copy.
+pub(crate) fn site_args<'a, 'py: 'a>(
+    values: impl IntoIterator<Item = Borrowed<'a, 'py, PyAny>>,
+    strict: bool,
+) -> Option<SiteArgs<'a>> {
+    let mut a = SiteArgs {
+        kinds: smallvec::SmallVec::new(),
+        vals: smallvec::SmallVec::new(),
+    };
+    for v in values {
+        let (kind, val) = if v.is_exact_instance_of::<PyString>() {
+            // SAFETY: `v` is an exact str, alive for `'a`, and holding a
+            // `Borrowed` means the GIL is held.
+            let text = match unsafe { convert::borrowed_utf8(v.as_ptr()) } {
+                Some(s) => Cow::Borrowed(s),
+                None if strict => return None,
+                None => Cow::Owned(convert::text(&v)),
+            };
+            (Kind::Str, SiteVal::Text(text))
+        } else if v.is_exact_instance_of::<pyo3::types::PyBool>() {
+            (Kind::Bool, SiteVal::Bool(v.is_truthy().ok()?))
+        } else if v.is_exact_instance_of::<pyo3::types::PyInt>() {
+            (Kind::I64, SiteVal::Int(v.extract::<i64>().ok()?))
+        } else if v.is_exact_instance_of::<pyo3::types::PyFloat>() {
+            (Kind::F64, SiteVal::Float(v.extract::<f64>().ok()?))
+        } else {
+            return None;
+        };
+        a.kinds.push(kind);
+        a.vals.push(val);
     }
+    Some(a)
 }
 
 impl PyLogger {
@@ -559,31 +591,61 @@ impl PyLogger {
         keys: CallKeys<'_, '_>,
         values: &[&Bound<'_, PyAny>],
     ) -> PyResult<Option<()>> {
-        let mut vals: smallvec::SmallVec<[SiteVal<'_>; INLINE_FIELDS]> = smallvec::SmallVec::new();
-        for v in values {
-            match site_val(v) {
-                Some(x) => vals.push(x),
-                None => return Ok(None),
-            }
-        }
-        let kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]> =
-            vals.iter().map(SiteVal::kind).collect();
-        let Some(site) = self.direct_site(py, level, msg, keys, &kinds)? else {
+        let Some(a) = site_args(values.iter().map(|v| v.as_borrowed()), false) else {
             return Ok(None);
         };
-        let args: smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> = vals
-            .iter()
-            .map(|v| match v {
-                SiteVal::Text(t) => Value::Str(t.as_bytes()),
-                SiteVal::Int(i) => Value::I64(*i),
-                SiteVal::Float(f) => Value::F64(*f),
-                SiteVal::Bool(b) => Value::Bool(*b),
-            })
-            .collect();
+        let Some(site) = self.direct_site(py, level, msg, keys, &a.kinds)? else {
+            return Ok(None);
+        };
         let ctx = trace::current(py);
         // Refused records are counted by the core, as on the keyed path.
-        let _ = site.log_args_at(ts_ns, ctx.as_ref(), &args);
+        let _ = site.log_args_at(ts_ns, ctx.as_ref(), &a.args());
         Ok(Some(()))
+    }
+
+    /// The fast path of `ringlog.Handler` (`handler::Handle::fast`): logs
+    /// the values through the site already registered for the shape of a
+    /// record's message object, `extra=` key objects, level and kinds, as
+    /// [`PyLogger::record_site_call`] does, with no Python object touched
+    /// (the keys are compared by address only). `false`, having done
+    /// nothing, when there is no such site or the runtime changed since it
+    /// was made: the caller then takes the usual path, which counts the
+    /// sightings and registers sites.
+    pub(crate) fn log_registered(
+        &self,
+        level: Level,
+        ts_ns: u64,
+        ctx: Option<&ringlog::TraceContext>,
+        msg: *mut ffi::PyObject,
+        keys: &[*mut ffi::PyObject],
+        a: &SiteArgs<'_>,
+    ) -> bool {
+        let lv = level.number();
+        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // Ordering: Relaxed, see `GENERATION`.
+        if c.generation != GENERATION.load(Ordering::Relaxed) {
+            return false;
+        }
+        let found = c.sites.iter().find_map(|d| {
+            let s = &d.shape;
+            let same = s.msg.as_ptr() == msg
+                && s.level == lv
+                && s.kinds == a.kinds
+                && matches!(&s.keys, ShapeKeys::Each(held)
+                    if each_is(held, keys.iter().copied(), keys.len()));
+            if same {
+                d.site.as_ref()
+            } else {
+                None
+            }
+        });
+        let Some(site) = found else {
+            return false;
+        };
+        // Refused records are counted by the core, as on the other paths.
+        let _ = site.log_args_at(ts_ns, ctx, &a.args());
+        c.hits += 1;
+        true
     }
 
     /// The site registered for this shape, registering it on its second
@@ -714,8 +776,36 @@ fn arity_error(name: &str, nargs: ffi::Py_ssize_t) -> PyErr {
     }
 }
 
-/// Runs a level method for CPython: no panic crosses into Python (it
-/// becomes a `PanicException`), an error is raised, success returns None.
+/// Runs the body of a method that CPython calls through a raw entry point
+/// (a level method, `_Handle.handle`): no panic crosses into Python (it
+/// becomes a `PanicException`), an error is raised (NULL), and success
+/// returns the body's new reference.
+///
+/// # Safety
+/// The GIL must be held, as it is when CPython calls a method.
+pub(crate) unsafe fn raw_method(
+    body: impl FnOnce(Python<'_>) -> PyResult<*mut ffi::PyObject>,
+) -> *mut ffi::PyObject {
+    // SAFETY: the caller's contract.
+    let py = unsafe { Python::assume_attached() };
+    let err = match std::panic::catch_unwind(AssertUnwindSafe(|| body(py))) {
+        Ok(Ok(p)) => return p,
+        Ok(Err(e)) => e,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic in a ringlog method".to_owned());
+            PanicException::new_err(what)
+        }
+    };
+    err.restore(py);
+    std::ptr::null_mut()
+}
+
+/// Runs a level method for CPython through [`raw_method`]; success
+/// returns None.
 ///
 /// # Safety
 /// As [`PyLogger::fast_call`], and `slf` must be a live object.
@@ -727,9 +817,7 @@ unsafe fn trampoline(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls a method only with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    let r = std::panic::catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
+    let body = |py: Python<'_>| -> PyResult<*mut ffi::PyObject> {
         // SAFETY: `slf` is live for the call (the caller's contract).
         let slf = unsafe { Borrowed::from_ptr(py, slf) };
         let logger = slf.cast::<PyLogger>()?;
@@ -738,22 +826,11 @@ unsafe fn trampoline(
             logger
                 .get()
                 .fast_call(py, name, level, args, nargs, kwnames)
-        }
-    }));
-    let err = match r {
-        Ok(Ok(())) => return py.None().into_ptr(),
-        Ok(Err(e)) => e,
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic in a ringlog level method".to_owned());
-            PanicException::new_err(what)
-        }
+        }?;
+        Ok(py.None().into_ptr())
     };
-    err.restore(py);
-    std::ptr::null_mut()
+    // SAFETY: CPython calls a method only with the GIL held.
+    unsafe { raw_method(body) }
 }
 
 macro_rules! level_methods {
@@ -810,25 +887,42 @@ level_methods! {
 
 /// Installs the level methods on the `Logger` class (module init).
 pub(crate) fn install_level_methods(ty: &Bound<'_, PyType>) -> PyResult<()> {
-    let py = ty.py();
     for &(name, meth, doc) in LEVEL_METHODS {
-        // CPython keeps a pointer to the definition for the life of the
-        // method descriptor, i.e. of the class: leaked on purpose (eight
-        // small structs, once per process).
-        let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-            ml_name: name.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer {
+        install_raw_method(
+            ty,
+            name,
+            ffi::PyMethodDefPointer {
                 PyCFunctionFastWithKeywords: meth,
             },
-            ml_flags: (ffi::METH_FASTCALL | ffi::METH_KEYWORDS) as c_int,
-            ml_doc: doc.as_ptr(),
-        }));
-        // SAFETY: `ty` is a live type object, `def` a valid definition that
-        // lives forever, and the GIL is held (`ty` is bound).
-        let descr = unsafe {
-            Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(ty.as_type_ptr(), def))
-        }?;
-        ty.setattr(name.to_str().unwrap_or_default(), descr)?;
+            (ffi::METH_FASTCALL | ffi::METH_KEYWORDS) as c_int,
+            doc,
+        )?;
     }
     Ok(())
+}
+
+/// Installs one method with a raw entry point (`meth`, of the calling
+/// convention `flags` names) on the class `ty`, replacing what pyo3 made.
+pub(crate) fn install_raw_method(
+    ty: &Bound<'_, PyType>,
+    name: &'static std::ffi::CStr,
+    meth: ffi::PyMethodDefPointer,
+    flags: c_int,
+    doc: &'static std::ffi::CStr,
+) -> PyResult<()> {
+    // CPython keeps a pointer to the definition for the life of the method
+    // descriptor, i.e. of the class: leaked on purpose (a few small
+    // structs, once per process).
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: meth,
+        ml_flags: flags,
+        ml_doc: doc.as_ptr(),
+    }));
+    // SAFETY: `ty` is a live type object, `def` a valid definition that
+    // lives forever, and the GIL is held (`ty` is bound).
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(ty.py(), ffi::PyDescr_NewMethod(ty.as_type_ptr(), def))
+    }?;
+    ty.setattr(name.to_str().unwrap_or_default(), descr)
 }

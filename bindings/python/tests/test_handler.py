@@ -329,3 +329,74 @@ def test_a_site_record_keeps_the_records_created_time_and_level(stdlog, records)
     assert [(r["level"], r["i"]) for r in out] == [
         ("info", 0), ("error", 0), ("info", 1), ("error", 1), ("info", 2), ("error", 2)
     ]
+
+
+def test_records_unlike_a_registered_shape_leave_the_fast_path_whole(stdlog, records):
+    """Once a shape has a site, `handle` writes its records without looking
+    anything up; every record that differs from it in a way that matters
+    must still come out as the usual path writes it."""
+    logger, handler = stdlog
+    extra = {"user": "alice", "status": 200}
+
+    def make(msg="request handled", args=(), exc=None, **kw):
+        return logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, msg, args, exc, "f", kw or extra)
+
+    # Seen once, registered on the second record, the last two written
+    # through the site without a lookup.
+    for _ in range(4):
+        handler.handle(make())
+    assert handler._loggers["stdlib.test"]._direct_sites() == (1, 2)
+    # A formatter ran first: `message` and `asctime` follow the extras.
+    rec = make()
+    logging.Formatter("%(asctime)s %(message)s").format(rec)
+    handler.handle(rec)
+    # A standard attribute deleted (the later entries move up), and one
+    # deleted and set again (it moves after the extras).
+    rec = make()
+    del rec.funcName
+    handler.handle(rec)
+    rec = make()
+    msg = rec.msg
+    del rec.msg
+    rec.msg = msg
+    handler.handle(rec)
+    # Arguments, an exception, another value kind, an int past 64 bits.
+    handler.handle(make("request %s", ("handled",)))
+    handler.handle(make(exc=(ValueError, ValueError("boom"), None)))
+    handler.handle(make(user="alice", status="200"))
+    handler.handle(make(user="alice", status=2**70))
+    # A filter, then the call site, switched on after the site was made.
+    handler.addFilter(lambda r: False)
+    handler.handle(make())
+    handler.filters.clear()
+    handler.call_site = True
+    handler.handle(make())
+    handler.call_site = False
+    # The same logger name as another object.
+    rec = make()
+    rec.name = "".join(["stdlib", ".test"])
+    handler.handle(rec)
+    # The message object of a registered shape, now with arguments.
+    for args in ((), (), ("x",)):
+        handler.handle(make("done %s", args))
+    # Wrong arguments raise as a Python method's would.
+    with pytest.raises(TypeError):
+        handler.handle()
+    out = [{k: v for k, v in r.items() if k not in ("ts", "seq")} for r in records()]
+    assert [r["msg"] for r in out[13:]] == ["done %s", "done %s", "done x"]
+    out = out[:13]
+    usual = out[0]
+    assert usual["msg"] == "request handled" and usual["user"] == "alice" and usual["status"] == 200
+    assert set(usual) == {"level", "logger", "msg", "user", "status", "thread", "ring"}
+    for i in (1, 2, 3, 4, 5, 6, 7, 12):
+        assert out[i] == usual, i
+    assert out[8]["exception"]["type"] == "ValueError"
+    assert {k: v for k, v in out[8].items() if k != "exception"} == usual
+    assert out[9]["status"] == "200" and out[10]["status"] == str(2**70)
+    assert out[11]["funcName"] == "f" and out[11]["lineno"] == 1
+    # Through the site: the formatted record, the one without funcName,
+    # the one with msg set again, and the one with another name object
+    # (the usual path each time, which found the site); the others took
+    # the keyed path, and the shape with a str status was seen only once
+    # ("done %s" made the second site).
+    assert handler._loggers["stdlib.test"]._direct_sites() == (2, 6)
