@@ -577,7 +577,7 @@ impl Handle {
             .values
             .iter()
             .map(|&v| unsafe { Borrowed::from_ptr(py, v) });
-        let Some(a) = crate::logger::site_args(values, true) else {
+        let Some(a) = crate::logger::site_args(values) else {
             return false;
         };
         let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);

@@ -461,69 +461,42 @@ impl PyLogger {
     }
 }
 
-/// A value as a call site takes it.
-pub(crate) enum SiteVal<'a> {
-    Text(Cow<'a, str>),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-}
-
 /// Values as a call site takes them, with their kinds.
 pub(crate) struct SiteArgs<'a> {
     pub(crate) kinds: smallvec::SmallVec<[Kind; INLINE_FIELDS]>,
-    vals: smallvec::SmallVec<[SiteVal<'a>; INLINE_FIELDS]>,
+    pub(crate) args: smallvec::SmallVec<[Value<'a>; INLINE_FIELDS]>,
 }
 
-impl SiteArgs<'_> {
-    /// The values as the core takes them.
-    pub(crate) fn args(&self) -> smallvec::SmallVec<[Value<'_>; INLINE_FIELDS]> {
-        self.vals
-            .iter()
-            .map(|v| match v {
-                SiteVal::Text(t) => Value::Str(t.as_bytes()),
-                SiteVal::Int(i) => Value::I64(*i),
-                SiteVal::Float(f) => Value::F64(*f),
-                SiteVal::Bool(b) => Value::Bool(*b),
-            })
-            .collect()
-    }
-}
-
-/// `values` as call-site values: each an exact str, bool, int that fits an
-/// i64, or float; `None` if any is something else (the keyed path takes
-/// the record). A str that is not valid UTF-8 (lone surrogates) is
-/// written with replacement characters, or with `strict` makes the result
-/// `None` at once: then no Python code runs here, not even to make a copy.
+/// `values` as call-site values: each an exact str that is valid UTF-8
+/// (borrowed), bool, int that fits an i64, or float; `None` as soon as one
+/// is anything else, a str with lone surrogates included (the keyed path
+/// takes the record and writes it with replacement characters). Runs no
+/// Python code.
+#[inline]
 pub(crate) fn site_args<'a, 'py: 'a>(
     values: impl IntoIterator<Item = Borrowed<'a, 'py, PyAny>>,
-    strict: bool,
 ) -> Option<SiteArgs<'a>> {
     let mut a = SiteArgs {
         kinds: smallvec::SmallVec::new(),
-        vals: smallvec::SmallVec::new(),
+        args: smallvec::SmallVec::new(),
     };
     for v in values {
-        let (kind, val) = if v.is_exact_instance_of::<PyString>() {
+        let (kind, arg) = if v.is_exact_instance_of::<PyString>() {
             // SAFETY: `v` is an exact str, alive for `'a`, and holding a
             // `Borrowed` means the GIL is held.
-            let text = match unsafe { convert::borrowed_utf8(v.as_ptr()) } {
-                Some(s) => Cow::Borrowed(s),
-                None if strict => return None,
-                None => Cow::Owned(convert::text(&v)),
-            };
-            (Kind::Str, SiteVal::Text(text))
+            let s = unsafe { convert::borrowed_utf8(v.as_ptr()) }?;
+            (Kind::Str, Value::Str(s.as_bytes()))
         } else if v.is_exact_instance_of::<pyo3::types::PyBool>() {
-            (Kind::Bool, SiteVal::Bool(v.is_truthy().ok()?))
+            (Kind::Bool, Value::Bool(v.is_truthy().ok()?))
         } else if v.is_exact_instance_of::<pyo3::types::PyInt>() {
-            (Kind::I64, SiteVal::Int(v.extract::<i64>().ok()?))
+            (Kind::I64, Value::I64(v.extract::<i64>().ok()?))
         } else if v.is_exact_instance_of::<pyo3::types::PyFloat>() {
-            (Kind::F64, SiteVal::Float(v.extract::<f64>().ok()?))
+            (Kind::F64, Value::F64(v.extract::<f64>().ok()?))
         } else {
             return None;
         };
         a.kinds.push(kind);
-        a.vals.push(val);
+        a.args.push(arg);
     }
     Some(a)
 }
@@ -591,7 +564,7 @@ impl PyLogger {
         keys: CallKeys<'_, '_>,
         values: &[&Bound<'_, PyAny>],
     ) -> PyResult<Option<()>> {
-        let Some(a) = site_args(values.iter().map(|v| v.as_borrowed()), false) else {
+        let Some(a) = site_args(values.iter().map(|v| v.as_borrowed())) else {
             return Ok(None);
         };
         let Some(site) = self.direct_site(py, level, msg, keys, &a.kinds)? else {
@@ -599,7 +572,7 @@ impl PyLogger {
         };
         let ctx = trace::current(py);
         // Refused records are counted by the core, as on the keyed path.
-        let _ = site.log_args_at(ts_ns, ctx.as_ref(), &a.args());
+        let _ = site.log_args_at(ts_ns, ctx.as_ref(), &a.args);
         Ok(Some(()))
     }
 
@@ -643,7 +616,7 @@ impl PyLogger {
             return false;
         };
         // Refused records are counted by the core, as on the other paths.
-        let _ = site.log_args_at(ts_ns, ctx, &a.args());
+        let _ = site.log_args_at(ts_ns, ctx, &a.args);
         c.hits += 1;
         true
     }

@@ -283,10 +283,11 @@ def test_repeated_records_go_through_a_site_and_read_the_same(stdlog, records):
         logger.info("request handled", extra=extra)
 
     for _ in range(4):
-        call(user="al\udcffice\n", status=200, latency_ms=12.5, ok=True)
+        call(user="al\u00efce\n", status=200, latency_ms=12.5, ok=True)
     # Seen once, registered on the second record, used by the last two.
     assert handler._loggers["stdlib.test"]._direct_sites() == (1, 2)
     # Records the site path leaves to the keyed path: each is written whole.
+    call(user="al\udcffice", status=200, latency_ms=12.5, ok=True)
     logger.info("request %s", "handled", extra={"user": "bob"})
     logger.info("request handled", extra={"user": ["a", 1]})
     logger.info("request handled", exc_info=ValueError("boom"), extra={"user": "x"})
@@ -296,17 +297,19 @@ def test_repeated_records_go_through_a_site_and_read_the_same(stdlog, records):
     handler.call_site = False
     assert handler._loggers["stdlib.test"]._direct_sites() == (1, 2)
     out = records()
-    assert len(out) == 9
+    assert len(out) == 10
     for r in out[1:4]:
         assert {k: v for k, v in r.items() if k not in ("ts", "seq")} == {
             k: v for k, v in out[0].items() if k not in ("ts", "seq")
         }
-    assert out[3]["user"] == "al\ufffdice\n" and out[3]["status"] == 200 and out[3]["ok"] is True
-    assert out[4]["msg"] == "request handled" and out[4]["user"] == "bob"
-    assert out[5]["user"] == ["a", 1]
-    assert out[6]["exception"]["type"] == "ValueError"
-    assert "stack_info" in out[7]
-    assert out[8]["funcName"] == "test_repeated_records_go_through_a_site_and_read_the_same"
+    assert out[3]["user"] == "al\u00efce\n" and out[3]["status"] == 200 and out[3]["ok"] is True
+    # A lone surrogate is not UTF-8: the keyed path writes a replacement.
+    assert out[4]["user"] == "al\ufffdice" and out[4]["status"] == 200
+    assert out[5]["msg"] == "request handled" and out[5]["user"] == "bob"
+    assert out[6]["user"] == ["a", 1]
+    assert out[7]["exception"]["type"] == "ValueError"
+    assert "stack_info" in out[8]
+    assert out[9]["funcName"] == "test_repeated_records_go_through_a_site_and_read_the_same"
 
 
 def test_a_site_record_keeps_the_records_created_time_and_level(stdlog, records):

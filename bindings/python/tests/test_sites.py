@@ -16,17 +16,19 @@ def content(r: dict) -> dict:
 
 def test_a_repeated_call_goes_through_a_site_and_reads_the_same(records):
     log = ringlog.get_logger("sites")
-    for i in range(4):
-        log.info("request handled", user="al\udcffice \u2028\n", status=200, latency_ms=12.5, ok=True, nan=math.nan)
-    # Seen once, registered on the second call, used by the last two.
+    for user in ["al\u00efce \u2028\n"] * 4 + ["al\udcffice"]:
+        log.info("request handled", user=user, status=200, latency_ms=12.5, ok=True, nan=math.nan)
+    # Seen once, registered on the second call, used by the next two; a
+    # str with a lone surrogate (not UTF-8) takes the keyed path.
     assert log._direct_sites() == (1, 2)
     out = records()
-    assert len(out) == 4
-    for r in out[1:]:
+    assert len(out) == 5
+    for r in out[1:4]:
         assert content(r) == content(out[0])
     r = out[3]
-    assert r["user"] == "al\ufffdice \u2028\n"
+    assert r["user"] == "al\u00efce \u2028\n"
     assert (r["status"], r["latency_ms"], r["ok"], r["nan"]) == (200, 12.5, True, "NaN")
+    assert content(out[4]) == {**content(r), "user": "al\ufffdice"}
 
 
 def test_values_of_another_kind_take_the_keyed_path_whole(records):
