@@ -42,6 +42,9 @@ machine's slow and fast moments then fall on both alike, which separate
 runs of a few seconds each cannot promise on a shared machine.
 
     python bench/compare.py --paired ringlog-handler,stdlib-json [--rounds R] [--batch B]
+
+`stdlib-nop`, a stdlib handler that does nothing, can be one of the pair:
+what stdlib logging costs per call before any handler work.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ BASELINE = "ringlog"
 # gives each of its two libraries its own.
 _logger_name = "bench"
 JSON_LIBS = set(LIBS) - {"stdlib-text"}
+# For --paired only, as a reference: what the stdlib's logging costs per
+# call before any handler work (it writes no file).
+NO_OUTPUT = {"stdlib-nop": ("stdlib logging, a handler that does nothing", "logging", "")}
 
 
 # ------------------------------------------------------------------ children
@@ -201,6 +207,23 @@ def setup_stdlib_json(path: str, ring_dir: str, n: int):
     return loop, handler.close, lambda: None
 
 
+def setup_stdlib_nop(path: str, ring_dir: str, n: int):
+    import logging
+
+    class Nop(logging.Handler):
+        def handle(self, record: logging.LogRecord) -> bool:
+            return True
+
+    logger = _stdlib_logger(Nop())
+
+    def loop(n: int) -> None:
+        info = logger.info
+        for _ in range(n):
+            info("request handled", extra={"user": "alice", "status": 200, "latency_ms": 12.5})
+
+    return loop, lambda: None, lambda: None
+
+
 def setup_stdlib_text(path: str, ring_dir: str, n: int):
     import logging
 
@@ -313,6 +336,7 @@ SETUPS: dict[str, Callable[..., Any]] = {
     "ringlog-handler": setup_ringlog_handler,
     "stdlib-json": setup_stdlib_json,
     "stdlib-text": setup_stdlib_text,
+    "stdlib-nop": setup_stdlib_nop,
     "structlog": setup_structlog,
     "loguru": setup_loguru,
     "loguru-enqueue": setup_loguru_enqueue,
@@ -381,10 +405,11 @@ def run_child_paired(names: list[str], n: int, paths: list[str], ring_dir: str, 
     global _logger_name
     runs = []
     for i, (name, path) in enumerate(zip(names, paths)):
+        module = {**LIBS, **NO_OUTPUT}[name][1]
         try:
-            __import__(LIBS[name][1])
+            __import__(module)
         except ImportError as e:
-            print(json.dumps({"missing": f"{LIBS[name][1]}: {e}"}))
+            print(json.dumps({"missing": f"{module}: {e}"}))
             return 3
         _logger_name = f"bench-{i}"
         runs.append(SETUPS[name](path, ring_dir, n))
@@ -528,8 +553,9 @@ def run_paired(names: list[str], n: int, batch: int, workdir: str, timeout: floa
     if result is None:
         return None
     for name, path in zip(names, paths):
-        check_output(name, path, n)
-        os.unlink(path)
+        if name not in NO_OUTPUT:
+            check_output(name, path, n)
+            os.unlink(path)
     return result["ns"]
 
 
@@ -550,7 +576,9 @@ def main_paired(names: list[str], n: int, rounds: int, batch: int, timeout: floa
             ratios.append(ns[1] / ns[0])
             print(
                 f"  round {rnd + 1}: {names[0]} {ns[0]:,.0f} ns/call, {names[1]} {ns[1]:,.0f} ns/call, "
-                f"{names[1]} / {names[0]} = {ratios[-1]:.2f}x; both files {n:,} lines ok",
+                f"{names[1]} / {names[0]} = {ratios[-1]:.2f}x; "
+                + ("both outputs" if NO_OUTPUT.keys().isdisjoint(names) else "the other's output")
+                + f" {n:,} lines ok",
                 flush=True,
             )
     except BenchError as e:
@@ -728,8 +756,9 @@ def main() -> int:
         ap.error("--n and --rounds must be positive")
     if args.paired:
         pair = [s.strip() for s in args.paired.split(",")]
-        if len(pair) != 2 or any(p not in LIBS for p in pair) or pair[0] == pair[1]:
-            ap.error(f"--paired takes two different libraries from: {', '.join(LIBS)}")
+        known = {**LIBS, **NO_OUTPUT}
+        if len(pair) != 2 or any(p not in known for p in pair) or pair[0] == pair[1]:
+            ap.error(f"--paired takes two different libraries from: {', '.join(known)}")
         if args.batch <= 0:
             ap.error("--batch must be positive")
         return main_paired(pair, args.n, args.rounds, args.batch, args.timeout)
