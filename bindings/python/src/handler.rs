@@ -232,8 +232,8 @@ impl<'py> Parts<'py> {
 /// and where the handler's are among them.
 struct Layout {
     keys: Vec<Py<PyString>>,
-    /// Where each of [`WANTED_NAMES`] is among `keys`.
-    at: [usize; WANTED],
+    /// For each key, its place in [`WANTED_NAMES`] when the handler reads it.
+    wanted: Vec<Option<u8>>,
 }
 
 /// The attributes [`Parts`] holds, in its order.
@@ -260,7 +260,7 @@ fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
         for (k, _) in d.iter() {
             keys.push(k.cast_into::<PyString>()?.unbind());
         }
-        let mut at = [0usize; WANTED];
+        let mut wanted = vec![None; keys.len()];
         for (w, name) in WANTED_NAMES.iter().enumerate() {
             let Some(i) = keys
                 .iter()
@@ -268,9 +268,9 @@ fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
             else {
                 return Ok(None);
             };
-            at[w] = i;
+            wanted[i] = Some(w as u8);
         }
-        Ok(Some(Layout { keys, at }))
+        Ok(Some(Layout { keys, wanted }))
     })?;
     Ok(l.as_ref())
 }
@@ -278,32 +278,35 @@ fn layout(py: Python<'_>) -> PyResult<Option<&Layout>> {
 /// What [`walk_plain`] reads of a plain record's `__dict__`: the values of
 /// [`WANTED_NAMES`] (in its order) and the `extra=` keys and values, all
 /// borrowed references into the dict.
-#[derive(Default)]
 struct Walk {
     wanted: [*mut ffi::PyObject; WANTED],
     keys: SmallVec<[*mut ffi::PyObject; INLINE]>,
     values: SmallVec<[*mut ffi::PyObject; INLINE]>,
 }
 
+impl Walk {
+    fn new() -> Self {
+        Walk {
+            wanted: [std::ptr::null_mut(); WANTED],
+            keys: SmallVec::new(),
+            values: SmallVec::new(),
+        }
+    }
+}
+
 /// Reads the `__dict__` (`attrs`) of a record of class `LogRecord` itself
 /// (the caller checks) whose first entries are the attributes `__init__`
 /// stores, as the very same key objects in the same order (the usual
-/// record), into `w` (which it empties first). The values it needs are
-/// taken by their place in that order, each checked to be there, with no
-/// lookups; only the entries after that order's last (the `extra=` keys,
-/// and `message` and `asctime` when a formatter ran first) are walked.
-/// With `standard`, those are checked against it and the standard ones
-/// left out; without, all are kept (for a caller that matches them by
-/// identity against keys already known to be `extra=` keys). `false` for
-/// any other record, and for one with more than [`INLINE`] keys to keep or
-/// one among them that is not an exact str.
-///
-/// The places are valid because `PyDict_Next` counts a dict's entries in
-/// insertion order (holes left by deleted entries are skipped, and taking
-/// one out of an instance's shared-key dict moves the later ones up): the
-/// last `__init__` attribute found where it was put means no earlier entry
-/// moved. One deleted and set again lands after it, with the `extra=`
-/// keys, where `standard` sorts it out.
+/// record), into `w` (which it empties first), in one walk: each of those
+/// entries is compared by address and the values the handler needs taken
+/// by their place, with no lookups; the entries after them (the `extra=`
+/// keys, and `message` and `asctime` when a formatter ran first) are
+/// collected. With `standard`, those are checked against it and the
+/// standard ones left out; without, all are kept (for a caller that
+/// matches them by address against keys already known to be `extra=`
+/// keys). `false` for any other record (one with an entry deleted, moved
+/// or set again, say), and for one with more than [`INLINE`] keys to keep
+/// or one among them that is not an exact str.
 ///
 /// Runs no Python code: the keys are only compared by address, or looked
 /// up in `standard` when they are exact str, whose hash and equality are
@@ -319,43 +322,40 @@ fn walk_plain(
         return false;
     };
     let n = l.keys.len();
-    let d = attrs.as_ptr();
-    // The entry at or after `pos`, and `pos` moved past it. PyDict_Next
-    // checks the position against the dict's current table and writes
-    // borrowed references to a key and value into the out-pointers.
-    let next = |pos: &mut ffi::Py_ssize_t| {
-        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
-        // SAFETY: `d` is a dict (checked by its type) held alive by the
-        // borrow, the GIL is held, and the out-pointers are valid locals.
-        (unsafe { ffi::PyDict_Next(d, pos, &mut k, &mut v) } != 0).then_some((k, v))
-    };
     w.keys.clear();
     w.values.clear();
-    for (slot, i) in std::iter::once(n - 1).chain(l.at).enumerate() {
-        match next(&mut (i as ffi::Py_ssize_t)) {
-            Some((k, v)) if k == l.keys[i].as_ptr() => {
-                if slot > 0 {
-                    w.wanted[slot - 1] = v;
-                }
+    let mut i = 0usize;
+    let mut pos: ffi::Py_ssize_t = 0;
+    let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+    let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+    // PyDict_Next checks its position against the dict's current table and
+    // writes borrowed references to a key and value into the out-pointers.
+    // SAFETY: `attrs` is a dict (checked by its type) held alive by the
+    // borrow, the GIL is held, and the out-pointers are valid locals.
+    while unsafe { ffi::PyDict_Next(attrs.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
+        if i < n {
+            if k != l.keys[i].as_ptr() {
+                return false;
             }
-            _ => return false,
+            if let Some(at) = l.wanted[i] {
+                w.wanted[at as usize] = v;
+            }
+            i += 1;
+            continue;
         }
-    }
-    let mut pos = n as ffi::Py_ssize_t;
-    while let Some((k, v)) = next(&mut pos) {
         if let Some(standard) = standard {
             // SAFETY: `k` is a live object (a borrowed reference, above).
             if unsafe { ffi::Py_TYPE(k) } != std::ptr::addr_of_mut!(ffi::PyUnicode_Type) {
                 return false;
             }
             // SAFETY: `standard` is a frozenset and `k` an exact str (no
-            // Python code runs); -1 comes with an exception set.
+            // Python code runs); -1 comes with an exception set, cleared.
             match unsafe { ffi::PySet_Contains(standard.as_ptr(), k) } {
                 0 => {}
                 1 => continue,
                 _ => {
-                    drop(PyErr::take(py));
+                    // SAFETY: the GIL is held.
+                    unsafe { ffi::PyErr_Clear() };
                     return false;
                 }
             }
@@ -366,7 +366,8 @@ fn walk_plain(
         w.keys.push(k);
         w.values.push(v);
     }
-    true
+    // Every wanted key is among the first `n`, all of which were seen.
+    i == n
 }
 
 /// The fast way to [`Parts`] for a record of class `LogRecord` itself (the
@@ -377,7 +378,7 @@ fn plain_parts<'py>(
     attrs: &Bound<'py, PyDict>,
     standard: &Bound<'py, PyFrozenSet>,
 ) -> Option<Parts<'py>> {
-    let mut w = Walk::default();
+    let mut w = Walk::new();
     if !walk_plain(py, attrs, Some(standard), &mut w) {
         return None;
     }
@@ -492,7 +493,9 @@ unsafe extern "C" fn handle_entry(
         }
         // SAFETY: as above.
         let record = unsafe { Bound::from_borrowed_ptr(py, record) };
-        h.handle(py, record).map(Bound::into_ptr)
+        // The usual path drops Python objects (errors, evicted shapes):
+        // see `logger::release`.
+        Python::attach(|_| h.handle(py, record).map(Bound::into_ptr))
     };
     // SAFETY: CPython calls a method with the GIL held.
     unsafe { crate::logger::raw_method(body) }
@@ -539,7 +542,7 @@ impl Handle {
         // The keys after the `__init__` attributes are taken unchecked:
         // `log_registered` matches them by address against the `extra=`
         // keys of a registered shape, which the usual path checked.
-        let mut w = Walk::default();
+        let mut w = Walk::new();
         if !walk_plain(py, &attrs, None, &mut w) {
             return false;
         }
@@ -561,22 +564,23 @@ impl Handle {
             {
                 return false;
             }
-            (
-                ffi::PyLong_AsLongLong(levelno),
-                ffi::PyFloat_AsDouble(created),
-            )
+            let levelno = ffi::PyLong_AsLongLong(levelno);
+            // An overflow raised (and may have run the collector): stop
+            // before any other borrowed reference is used.
+            if levelno == -1 && !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return false;
+            }
+            // An exact float: cannot fail.
+            (levelno, ffi::PyFloat_AsDouble(created))
         };
-        if levelno == -1 && PyErr::take(py).is_some() {
-            return false;
-        }
         let Ok(ts_ns) = created_ns(created) else {
             return false;
         };
-        // SAFETY: as above, for the `extra=` values.
-        let values = w
-            .values
-            .iter()
-            .map(|&v| unsafe { Borrowed::from_ptr(py, v) });
+        let values = w.values.iter().map(|&v| {
+            // SAFETY: as above, for the `extra=` values.
+            unsafe { Borrowed::from_ptr(py, v) }
+        });
         let Some(a) = crate::logger::site_args(values) else {
             return false;
         };
@@ -605,13 +609,13 @@ impl Handle {
                 || ffi::Py_TYPE(filters) != std::ptr::addr_of_mut!(ffi::PyList_Type)
                 || ffi::PyList_Size(filters) != 0
             {
-                drop(PyErr::take(py));
+                ffi::PyErr_Clear();
                 return false;
             }
             let call_site =
                 ffi::PyDict_GetItemWithError(d.as_ptr(), intern!(py, "call_site").as_ptr());
             if call_site != ffi::Py_False() {
-                drop(PyErr::take(py));
+                ffi::PyErr_Clear();
                 return false;
             }
         }

@@ -228,7 +228,7 @@ impl PyLogger {
         );
         // The old shapes hold Python objects: let go of them unlocked.
         drop(c);
-        drop(old);
+        release(old);
         Ok(l)
     }
 
@@ -422,43 +422,59 @@ impl PyLogger {
         if let Some(done) = self.site_call(py, level, &msg, names.as_ref(), &argv[nargs..])? {
             return Ok(done);
         }
-        let mut keys: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
-        let mut values: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
-        let mut spill_keys: Vec<Bound<'_, PyAny>> = Vec::new();
-        let mut spill_values: Vec<Bound<'_, PyAny>> = Vec::new();
-        if let Some(names) = &names {
-            for i in 0..nkw {
-                let k = names.get_item(i)?;
-                let v = bound_from(py, argv[nargs + i]);
-                if i < INLINE_FIELDS {
-                    keys[i] = Some(k);
-                    values[i] = Some(v);
-                } else {
-                    spill_keys.push(k);
-                    spill_values.push(v);
-                }
+        // The keyed path may drop Python objects (errors of conversions
+        // that fall back to repr, say): see `release`.
+        Python::attach(|_| keyed_call(py, &l, level, &msg, names.as_ref(), &argv[nargs..]))
+    }
+}
+
+/// The keyed path of a level method: the fields converted one by one,
+/// `argv` holding the keyword values `names` names.
+fn keyed_call(
+    py: Python<'_>,
+    l: &ringlog::Logger,
+    level: Level,
+    msg: &Bound<'_, PyAny>,
+    names: Option<&Bound<'_, PyTuple>>,
+    argv: &[*mut ffi::PyObject],
+) -> PyResult<()> {
+    let nkw = argv.len();
+    let mut keys: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
+    let mut values: [Option<Bound<'_, PyAny>>; INLINE_FIELDS] = Default::default();
+    let mut spill_keys: Vec<Bound<'_, PyAny>> = Vec::new();
+    let mut spill_values: Vec<Bound<'_, PyAny>> = Vec::new();
+    if let Some(names) = &names {
+        for i in 0..nkw {
+            let k = names.get_item(i)?;
+            let v = bound_from(py, argv[i]);
+            if i < INLINE_FIELDS {
+                keys[i] = Some(k);
+                values[i] = Some(v);
+            } else {
+                spill_keys.push(k);
+                spill_values.push(v);
             }
         }
-        // On the stack for the usual few fields: no allocation per call.
-        let mut fields: smallvec::SmallVec<[Field<'_>; INLINE_FIELDS]> =
-            smallvec::SmallVec::with_capacity(nkw);
-        let inline = keys
-            .iter()
-            .zip(values.iter())
-            .filter_map(|(k, v)| Some((k.as_ref()?, v.as_ref()?)));
-        for (k, v) in inline.chain(spill_keys.iter().zip(spill_values.iter())) {
-            fields.push(Field {
-                key: convert::call_text(k),
-                value: convert::call_value(v),
-            });
-        }
-        let msg: Cow<'_, str> = convert::call_text(&msg);
-        let ctx = trace::current(py);
-        // Refused records are counted by the core (`stats()`); logging
-        // never raises for them.
-        let _ = l.log_with(level, 0, ctx.as_ref(), msg.as_bytes(), &fields);
-        Ok(())
     }
+    // On the stack for the usual few fields: no allocation per call.
+    let mut fields: smallvec::SmallVec<[Field<'_>; INLINE_FIELDS]> =
+        smallvec::SmallVec::with_capacity(nkw);
+    let inline = keys
+        .iter()
+        .zip(values.iter())
+        .filter_map(|(k, v)| Some((k.as_ref()?, v.as_ref()?)));
+    for (k, v) in inline.chain(spill_keys.iter().zip(spill_values.iter())) {
+        fields.push(Field {
+            key: convert::call_text(k),
+            value: convert::call_value(v),
+        });
+    }
+    let msg: Cow<'_, str> = convert::call_text(msg);
+    let ctx = trace::current(py);
+    // Refused records are counted by the core (`stats()`); logging
+    // never raises for them.
+    let _ = l.log_with(level, 0, ctx.as_ref(), msg.as_bytes(), &fields);
+    Ok(())
 }
 
 /// Values as a call site takes them, with their kinds.
@@ -487,11 +503,30 @@ pub(crate) fn site_args<'a, 'py: 'a>(
             let s = unsafe { convert::borrowed_utf8(v.as_ptr()) }?;
             (Kind::Str, Value::Str(s.as_bytes()))
         } else if v.is_exact_instance_of::<pyo3::types::PyBool>() {
-            (Kind::Bool, Value::Bool(v.is_truthy().ok()?))
+            // SAFETY: the GIL is held; the singleton is only compared.
+            (
+                Kind::Bool,
+                Value::Bool(v.as_ptr() == unsafe { ffi::Py_True() }),
+            )
         } else if v.is_exact_instance_of::<pyo3::types::PyInt>() {
-            (Kind::I64, Value::I64(v.extract::<i64>().ok()?))
+            // Through the C API, so that an overflow leaves no `PyErr` to
+            // drop here (see `release`).
+            // SAFETY: `v` is an exact int and the GIL is held; an overflow
+            // sets an exception, cleared at once.
+            let i = unsafe { ffi::PyLong_AsLongLong(v.as_ptr()) };
+            // SAFETY: as above.
+            if i == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
+                // SAFETY: as above.
+                unsafe { ffi::PyErr_Clear() };
+                return None;
+            }
+            (Kind::I64, Value::I64(i))
         } else if v.is_exact_instance_of::<pyo3::types::PyFloat>() {
-            (Kind::F64, Value::F64(v.extract::<f64>().ok()?))
+            // SAFETY: `v` is an exact float (this cannot fail).
+            (
+                Kind::F64,
+                Value::F64(unsafe { ffi::PyFloat_AsDouble(v.as_ptr()) }),
+            )
         } else {
             return None;
         };
@@ -692,7 +727,7 @@ impl PyLogger {
                         kinds: kinds.into(),
                     });
                     drop(c);
-                    drop(evicted);
+                    release(evicted);
                     return Ok(None);
                 }
             }
@@ -714,7 +749,7 @@ impl PyLogger {
                 .any(|d| d.shape.is(msg.as_ptr(), keys, lv, kinds))
         {
             drop(c);
-            drop(shape);
+            release(shape);
             return Ok(site);
         }
         // A shape whose site could not be made is kept too (with none), so
@@ -725,6 +760,17 @@ impl PyLogger {
         });
         Ok(site)
     }
+}
+
+/// Drops `held`, whose Python objects are let go of at once. A raw entry
+/// point (a level method, `_Handle.handle`) runs with the GIL held but
+/// without pyo3 knowing it, so a `Py` dropped there would wait in pyo3's
+/// queue of deferred reference drops until pyo3's own wrappers next run
+/// (which a program that only logs may never call): dropped inside
+/// `Python::attach` (which finds the GIL held and only counts it), each
+/// goes at once.
+pub(crate) fn release<T>(held: T) {
+    Python::attach(|_| drop(held));
 }
 
 /// A new reference to an object the caller keeps alive.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -363,6 +364,22 @@ def test_records_unlike_a_registered_shape_leave_the_fast_path_whole(stdlog, rec
     del rec.msg
     rec.msg = msg
     handler.handle(rec)
+    # Two earlier attributes deleted and the last one `__init__` sets
+    # deleted and set again, then the dict grown and shrunk (a resize packs
+    # its entries): the last is back at its place, with the extras before.
+    rec = make()
+    last = list(vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None)))[-1]
+    value = getattr(rec, last)
+    del rec.msecs
+    del rec.relativeCreated
+    delattr(rec, last)
+    setattr(rec, last, value)
+    for i in range(64):
+        setattr(rec, f"pad{i}", i)
+    for i in range(64):
+        delattr(rec, f"pad{i}")
+    assert list(vars(rec))[-3:] == ["user", "status", last]
+    handler.handle(rec)
     # Arguments, an exception, another value kind, an int past 64 bits.
     handler.handle(make("request %s", ("handled",)))
     handler.handle(make(exc=(ValueError, ValueError("boom"), None)))
@@ -386,20 +403,36 @@ def test_records_unlike_a_registered_shape_leave_the_fast_path_whole(stdlog, rec
     with pytest.raises(TypeError):
         handler.handle()
     out = [{k: v for k, v in r.items() if k not in ("ts", "seq")} for r in records()]
-    assert [r["msg"] for r in out[13:]] == ["done %s", "done %s", "done x"]
-    out = out[:13]
+    assert [r["msg"] for r in out[14:]] == ["done %s", "done %s", "done x"]
+    out = out[:14]
     usual = out[0]
     assert usual["msg"] == "request handled" and usual["user"] == "alice" and usual["status"] == 200
     assert set(usual) == {"level", "logger", "msg", "user", "status", "thread", "ring"}
-    for i in (1, 2, 3, 4, 5, 6, 7, 12):
+    for i in (1, 2, 3, 4, 5, 6, 7, 8, 13):
         assert out[i] == usual, i
-    assert out[8]["exception"]["type"] == "ValueError"
-    assert {k: v for k, v in out[8].items() if k != "exception"} == usual
-    assert out[9]["status"] == "200" and out[10]["status"] == str(2**70)
-    assert out[11]["funcName"] == "f" and out[11]["lineno"] == 1
+    assert out[9]["exception"]["type"] == "ValueError"
+    assert {k: v for k, v in out[9].items() if k != "exception"} == usual
+    assert out[10]["status"] == "200" and out[11]["status"] == str(2**70)
+    assert out[12]["funcName"] == "f" and out[12]["lineno"] == 1
     # Through the site: the formatted record, the one without funcName,
-    # the one with msg set again, and the one with another name object
+    # the one with msg set again, the one with two attributes moved, and
+    # the one with another name object
     # (the usual path each time, which found the site); the others took
     # the keyed path, and the shape with a str status was seen only once
     # ("done %s" made the second site).
-    assert handler._loggers["stdlib.test"]._direct_sites() == (2, 6)
+    assert handler._loggers["stdlib.test"]._direct_sites() == (2, 7)
+
+
+def test_the_handler_lets_go_of_an_evicted_shape_at_once(stdlog, records):
+    logger, handler = stdlog
+    m = "".join(["made ", "once"])
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, m, (), None, "f", {"k": 1})
+    handler.handle(rec)
+    del rec
+    base = sys.getrefcount(m)
+    for i in range(8):
+        logger.info(f"other {i}", extra={"k": 1})
+    # Pushed out of the logger's shapes seen once: released then, not
+    # queued until pyo3's own wrappers next run.
+    assert sys.getrefcount(m) == base - 1
+    assert len(records()) == 9

@@ -6,6 +6,7 @@ must not show which path a record took."""
 from __future__ import annotations
 
 import math
+import sys
 
 import ringlog
 
@@ -152,3 +153,17 @@ def test_a_logger_whose_messages_are_all_new_stops_looking_for_shapes_for_a_whil
     out = records()
     assert len(out) == 72 + 3 + 4093 + 3
     assert [r["n"] for r in out if r["msg"] == "constant"] == [1] * 6
+
+
+def test_an_evicted_shape_lets_go_of_its_message_at_once(records):
+    # The level methods are raw entry points: a Python object they drop
+    # must be released then, not queued until pyo3's own wrappers next run.
+    log = ringlog.get_logger("evict")
+    m = "".join(["made ", "once"])
+    base = sys.getrefcount(m)
+    log.info(m, k=1)
+    assert sys.getrefcount(m) == base + 1  # seen once: the logger holds it
+    for i in range(8):
+        log.info(f"other {i}", k=1)
+    assert sys.getrefcount(m) == base
+    assert len(records()) == 9
