@@ -50,7 +50,10 @@ pub(crate) fn emit_log_record(
 }
 
 /// [`emit_log_record`], returning the record's name and the ringlog logger
-/// it went to (`None` for a record below the level).
+/// it went to when it went through a call site (`None` otherwise: only a
+/// name whose records can take the fast path is worth remembering; those
+/// of records rebuilt elsewhere, say unpickled from a queue, are new
+/// objects each time and never match a shape).
 fn emit_record<'py>(
     py: Python<'py>,
     record: &Bound<'py, PyAny>,
@@ -95,7 +98,6 @@ fn emit_record<'py>(
     if !core.enabled(level) {
         return Ok(None);
     }
-    let done = Some((parts.name.clone(), log.clone()));
     let ts_ns = created_ns(parts.created.extract()?)?;
     // `record.getMessage()` is `msg` itself for a plain `LogRecord` whose
     // `msg` is a str and whose `args` are empty.
@@ -113,7 +115,7 @@ fn emit_record<'py>(
             .record_site_call(py, level, ts_ns, &parts.msg, &parts.extra)?
             .is_some()
     {
-        return Ok(done);
+        return Ok(Some((parts.name, log)));
     }
     // The message borrowed, without the call, when it is `msg` itself.
     let msg: Cow<'_, str> = if plain_msg {
@@ -174,7 +176,7 @@ fn emit_record<'py>(
     // Refused records are counted by the core (`stats()`); logging never
     // raises for them.
     let _ = core.log_with(level, ts_ns, ctx.as_ref(), msg.as_bytes(), &fields);
-    Ok(done)
+    Ok(None)
 }
 
 /// What the handler reads of a record.
@@ -422,8 +424,9 @@ pub(crate) struct Handle {
     on_error: Py<PyAny>,
     /// Record names (exact str objects, matched by identity: a logger's
     /// records all carry its `name` object) and the ringlog logger each
-    /// went to, for [`Handle::fast`]; filled by the usual path, up to
-    /// [`NAMES`] of them, never emptied.
+    /// went to, for [`Handle::fast`]; filled by the usual path when it
+    /// writes a record through a call site, up to [`NAMES`] of them, never
+    /// emptied.
     names: Mutex<Vec<(Py<PyAny>, Py<PyLogger>)>>,
 }
 
@@ -447,6 +450,11 @@ impl Handle {
             on_error,
             names: Mutex::new(Vec::new()),
         }
+    }
+
+    /// How many record names are remembered (for tests).
+    fn _remembered(&self) -> usize {
+        self.names.lock().map_or(0, |n| n.len())
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

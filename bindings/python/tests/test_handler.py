@@ -436,3 +436,21 @@ def test_the_handler_lets_go_of_an_evicted_shape_at_once(stdlog, records):
     # queued until pyo3's own wrappers next run.
     assert sys.getrefcount(m) == base - 1
     assert len(records()) == 9
+
+
+def test_names_are_remembered_only_for_records_written_through_a_site(stdlog, records):
+    logger, handler = stdlog
+    handle = handler.handle.__self__
+    # Records rebuilt elsewhere (unpickled from a queue, say): a new name
+    # object and a new message each time, never a site.
+    for i in range(20):
+        rec = logging.makeLogRecord(
+            {"name": "".join(["stdlib", ".test"]), "msg": f"rebuilt {i}", "levelno": 20, "levelname": "INFO"}
+        )
+        handler.handle(rec)
+    assert handle._remembered() == 0
+    for _ in range(3):
+        logger.info("from here", extra={"k": 1})
+    assert handle._remembered() == 1
+    out = records()
+    assert [r["msg"] for r in out] == [f"rebuilt {i}" for i in range(20)] + ["from here"] * 3
