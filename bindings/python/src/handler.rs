@@ -22,7 +22,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use ringlog::Level;
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 /// Fields held on the stack for the usual few `extra=` keys.
 const INLINE: usize = 8;
@@ -426,8 +426,9 @@ pub(crate) struct Handle {
     /// records all carry its `name` object) and the ringlog logger each
     /// went to, for [`Handle::fast`]; filled by the usual path when it
     /// writes a record through a call site, up to [`NAMES`] of them, never
-    /// emptied.
-    names: Mutex<Vec<(Py<PyAny>, Py<PyLogger>)>>,
+    /// emptied. Filled in order and read with no lock: a filled slot is
+    /// never changed, so a reader takes each slot with one atomic load.
+    names: [OnceLock<(Py<PyAny>, Py<PyLogger>)>; NAMES],
 }
 
 /// Record names a [`Handle`] remembers; records of other loggers take the
@@ -448,13 +449,13 @@ impl Handle {
             loggers,
             standard,
             on_error,
-            names: Mutex::new(Vec::new()),
+            names: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
     /// How many record names are remembered (for tests).
     fn _remembered(&self) -> usize {
-        self.names.lock().map_or(0, |n| n.len())
+        self.remembered().count()
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -462,13 +463,9 @@ impl Handle {
         visit.call(&self.loggers)?;
         visit.call(&self.standard)?;
         visit.call(&self.on_error)?;
-        // The lock is only ever held with no Python code running, so the
-        // collector never finds it taken.
-        if let Ok(names) = self.names.try_lock() {
-            for (n, l) in names.iter() {
-                visit.call(n)?;
-                visit.call(l)?;
-            }
+        for (n, l) in self.remembered() {
+            visit.call(n)?;
+            visit.call(l)?;
         }
         Ok(())
     }
@@ -593,8 +590,7 @@ impl Handle {
             return false;
         };
         let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);
-        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        let Some((_, log)) = names.iter().find(|(n, _)| n.as_ptr() == name) else {
+        let Some((_, log)) = self.remembered().find(|(n, _)| n.as_ptr() == name) else {
             return false;
         };
         log.get()
@@ -688,10 +684,22 @@ impl Handle {
         if !name.is_exact_instance_of::<PyString>() {
             return;
         }
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.len() < NAMES && !names.iter().any(|(n, _)| n.as_ptr() == name.as_ptr()) {
-            names.push((name.unbind(), log.unbind()));
+        if self.remembered().any(|(n, _)| n.as_ptr() == name.as_ptr()) {
+            return;
         }
+        // The first empty slot (the GIL keeps two threads from meeting
+        // here; a slot another filled first keeps its value, and this one
+        // is let go of at once).
+        if let Some(slot) = self.names.iter().find(|s| s.get().is_none()) {
+            if let Err(lost) = slot.set((name.unbind(), log.unbind())) {
+                crate::logger::release(lost);
+            }
+        }
+    }
+
+    /// The remembered names and their loggers, in the order they came.
+    fn remembered(&self) -> impl Iterator<Item = &(Py<PyAny>, Py<PyLogger>)> {
+        self.names.iter().map_while(OnceLock::get)
     }
 
     /// The handler's instance `__dict__` as it is now (it may have been
