@@ -552,9 +552,9 @@ impl Handle {
             return false;
         }
         let [name, levelno, created, msg, args, exc_info, stack_info] = w.wanted;
-        // SAFETY: every pointer is a live borrowed reference from the walk
-        // (no Python code has run since); only their types and values are
-        // read below.
+        // Every pointer is a live borrowed reference from the walk (no
+        // Python code has run since); only types and values are read.
+        // SAFETY: as just said; the GIL is held.
         let (levelno, created) = unsafe {
             let none = ffi::Py_None();
             let str_type = std::ptr::addr_of_mut!(ffi::PyUnicode_Type);

@@ -123,9 +123,7 @@ impl Shape {
         level: u8,
         kinds: &[Kind],
     ) -> bool {
-        self.msg.as_ptr() == msg
-            && self.level == level
-            && self.kinds[..] == *kinds
+        self.head_is(msg, level, kinds)
             && match (&self.keys, keys) {
                 (ShapeKeys::Names(held), CallKeys::Names(n)) => {
                     held.as_ref().map_or(std::ptr::null_mut(), |k| k.as_ptr())
@@ -136,6 +134,25 @@ impl Shape {
                 }
                 _ => false,
             }
+    }
+
+    /// The message object, level and kinds: all of the shape but its keys.
+    fn head_is(&self, msg: *mut ffi::PyObject, level: u8, kinds: &[Kind]) -> bool {
+        self.msg.as_ptr() == msg && self.level == level && self.kinds[..] == *kinds
+    }
+
+    /// Whether this is the shape of a record with these message and
+    /// `extra=` key objects (`keys`, compared by address), level and kinds.
+    fn is_record(
+        &self,
+        msg: *mut ffi::PyObject,
+        keys: &[*mut ffi::PyObject],
+        level: u8,
+        kinds: &[Kind],
+    ) -> bool {
+        self.head_is(msg, level, kinds)
+            && matches!(&self.keys, ShapeKeys::Each(held)
+                if each_is(held, keys.iter().copied(), keys.len()))
     }
 }
 
@@ -504,10 +521,8 @@ pub(crate) fn site_args<'a, 'py: 'a>(
             (Kind::Str, Value::Str(s.as_bytes()))
         } else if v.is_exact_instance_of::<pyo3::types::PyBool>() {
             // SAFETY: the GIL is held; the singleton is only compared.
-            (
-                Kind::Bool,
-                Value::Bool(v.as_ptr() == unsafe { ffi::Py_True() }),
-            )
+            let t = unsafe { ffi::Py_True() };
+            (Kind::Bool, Value::Bool(v.as_ptr() == t))
         } else if v.is_exact_instance_of::<pyo3::types::PyInt>() {
             // Through the C API, so that an overflow leaves no `PyErr` to
             // drop here (see `release`).
@@ -523,10 +538,8 @@ pub(crate) fn site_args<'a, 'py: 'a>(
             (Kind::I64, Value::I64(i))
         } else if v.is_exact_instance_of::<pyo3::types::PyFloat>() {
             // SAFETY: `v` is an exact float (this cannot fail).
-            (
-                Kind::F64,
-                Value::F64(unsafe { ffi::PyFloat_AsDouble(v.as_ptr()) }),
-            )
+            let f = unsafe { ffi::PyFloat_AsDouble(v.as_ptr()) };
+            (Kind::F64, Value::F64(f))
         } else {
             return None;
         };
@@ -634,19 +647,11 @@ impl PyLogger {
         if c.generation != GENERATION.load(Ordering::Relaxed) {
             return false;
         }
-        let found = c.sites.iter().find_map(|d| {
-            let s = &d.shape;
-            let same = s.msg.as_ptr() == msg
-                && s.level == lv
-                && s.kinds == a.kinds
-                && matches!(&s.keys, ShapeKeys::Each(held)
-                    if each_is(held, keys.iter().copied(), keys.len()));
-            if same {
-                d.site.as_ref()
-            } else {
-                None
-            }
-        });
+        let found = c
+            .sites
+            .iter()
+            .find(|d| d.shape.is_record(msg, keys, lv, &a.kinds))
+            .and_then(|d| d.site.as_ref());
         let Some(site) = found else {
             return false;
         };
