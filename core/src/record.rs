@@ -405,9 +405,8 @@ pub(crate) unsafe fn write_site_record<A: crate::site::ArgSource>(
     #[cfg(target_arch = "x86_64")]
     {
         if crate::crc::has_sse42() {
-            // SAFETY: the CPU has SSE4.2; the rest is this function's
-            // contract.
-            return unsafe { write_site_sse42(dst, h, word3, tags, values) };
+            // SAFETY: forwarded; the CPU has SSE4.2 (checked just above).
+            return !(unsafe { write_site_words::<A, true>(dst, h, word3, tags, values) } as u32);
         }
     }
     // SAFETY: this function's contract.
@@ -415,23 +414,6 @@ pub(crate) unsafe fn write_site_record<A: crate::site::ArgSource>(
         write_site_words::<A, false>(dst, h, word3, tags, values);
         crate::crc::crc32c(std::slice::from_raw_parts(dst, body as usize))
     }
-}
-
-/// [`write_site_words`] with the CRC taken as it goes.
-///
-/// # Safety
-/// The CPU supports SSE4.2, and as [`write_site_record`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse4.2")]
-unsafe fn write_site_sse42<A: crate::site::ArgSource>(
-    dst: *mut u8,
-    h: &Head<'_>,
-    word3: u64,
-    tags: &[u8],
-    values: &[A],
-) -> u32 {
-    // SAFETY: forwarded.
-    !(unsafe { write_site_words::<A, true>(dst, h, word3, tags, values) } as u32)
 }
 
 /// Stores the words of a call-site record body; with `CRC`, returns the
@@ -463,7 +445,7 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
             #[cfg(target_arch = "x86_64")]
             if CRC {
                 // SAFETY: `CRC` is set only on CPUs with SSE4.2.
-                crc = unsafe { std::arch::x86_64::_mm_crc32_u64(crc, u64::from_le(w)) };
+                crc = unsafe { crate::crc::crc32_word(crc, u64::from_le(w)) };
             }
         }};
     }
@@ -483,11 +465,12 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
     for (&t, v) in tags.iter().zip(values) {
         // `values_len` accepted every value; the contract of `ArgSource`
         // makes this second read give the same answer.
+        let var = t == tag::STR || t == tag::BYTES;
         match v.arg(t) {
-            Ok(Arg::Word(x)) if t != tag::NULL => {
+            Ok(Arg::Word(x)) if !var && t != tag::NULL => {
                 put!(if t == tag::BOOL { (x != 0) as u64 } else { x })
             }
-            Ok(Arg::Bytes(s)) => {
+            Ok(Arg::Bytes(s)) if var => {
                 put!(s.len() as u64);
                 let mut src = s.as_ptr();
                 let mut left = s.len();
@@ -503,6 +486,10 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
                     put!(unsafe { load_tail(src, left) });
                 }
             }
+            // A fixed-size value the size pass did not read (see
+            // `ArgSource::WORDS_ALWAYS_READ`) and that cannot be read as
+            // its kind: its word was sized all the same.
+            _ if !var && t != tag::NULL => put!(0),
             _ => {}
         }
     }
@@ -1177,9 +1164,9 @@ mod tests {
         };
         let n = (tags.len() as u16).to_ne_bytes();
         let word3 = u64::from_ne_bytes([13, FLAG_SITE, n[0], n[1], 0, 0, 0, 0]);
+        let dst = buf.as_mut_ptr();
         // SAFETY: buf holds exactly the body's length.
-        let crc =
-            unsafe { write_site_record(buf.as_mut_ptr(), len as u64, &h, word3, &tags, values) };
+        let crc = unsafe { write_site_record(dst, len as u64, &h, word3, &tags, values) };
         assert_eq!(crc, crate::crc::crc32c(&buf), "the CRC taken while writing");
         // Written without SSE4.2 too: the same bytes.
         let mut plain = vec![0x5au8; len];

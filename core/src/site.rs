@@ -118,6 +118,14 @@ pub enum ArgError {
 /// the same answer (same variant and length) both times while a log call
 /// runs.
 pub unsafe trait ArgSource {
+    /// True when `arg` reads every value of a fixed-size kind (integers,
+    /// floats, bool, null) as [`Arg::Word`] and never refuses one: the C
+    /// ABI's union, whose member the site's kind names. The size pass then
+    /// visits only a site's text and bytes values. (Were it wrong, the
+    /// writer still stores exactly the bytes it sized: a zero word for a
+    /// fixed-size value it cannot read.)
+    const WORDS_ALWAYS_READ: bool = false;
+
     /// The value read as field type `tag` (one of a site's kinds).
     fn arg(&self, tag: u8) -> Result<Arg<'_>, ArgError>;
 }
@@ -149,6 +157,8 @@ pub(crate) struct SiteInner {
     pub tags: Box<[u8]>,
     /// Bytes of the fixed-size values (all but text and bytes).
     pub fixed: usize,
+    /// The places of the text and bytes values, whose sizes vary.
+    pub var: Box<[usize]>,
     /// Word 3 of the record body: level, flags (site), value count,
     /// message length 0. The trace-context flag is or-ed in per record.
     pub word3: u64,
@@ -262,6 +272,23 @@ pub(crate) fn values_len<A: ArgSource>(
         });
     }
     let mut n = site.fixed;
+    if A::WORDS_ALWAYS_READ {
+        for &index in site.var.iter() {
+            match values[index].arg(site.tags[index]) {
+                Ok(Arg::Bytes(s)) => {
+                    if s.len() > u32::MAX as usize {
+                        return Err(RecordError::TooMany);
+                    }
+                    n += 8 + s.len().div_ceil(8) * 8;
+                }
+                Ok(Arg::Word(_)) | Err(ArgError::WrongType) => {
+                    return Err(RecordError::ArgType { index })
+                }
+                Err(ArgError::NullPointer) => return Err(RecordError::NullValue { index }),
+            }
+        }
+        return Ok(n);
+    }
     for (index, (&t, v)) in site.tags.iter().zip(values).enumerate() {
         let var = t == tag::STR || t == tag::BYTES;
         match v.arg(t) {
@@ -369,6 +396,10 @@ impl Logger {
                 }),
                 level,
                 fixed: tags.iter().map(|&t| fixed_size(t)).sum(),
+                var: (tags.iter().enumerate())
+                    .filter(|&(_, &t)| t == tag::STR || t == tag::BYTES)
+                    .map(|(i, _)| i)
+                    .collect(),
                 tags: tags.into_boxed_slice(),
                 word3,
             }),

@@ -169,6 +169,88 @@ fn values_that_do_not_match_the_keys_are_refused_and_counted() {
     h.rt.shutdown(WAIT).unwrap();
 }
 
+/// A value source that says its fixed-size values always read as words
+/// (as the C ABI's union does), so the size pass looks only at its text.
+/// `Lying` breaks that promise, as a buggy binding might: it gives text
+/// for a key of a fixed-size kind.
+#[derive(Clone, Copy)]
+enum Typed<'a> {
+    Word(u64),
+    Text(&'a [u8]),
+    Lying,
+}
+
+// SAFETY: immutable, so both passes get the same answer. `Lying` breaks
+// only the `WORDS_ALWAYS_READ` promise, which the writer must survive.
+unsafe impl ringlog::site::ArgSource for Typed<'_> {
+    const WORDS_ALWAYS_READ: bool = true;
+
+    fn arg(&self, _tag: u8) -> Result<ringlog::site::Arg<'_>, ringlog::site::ArgError> {
+        use ringlog::site::Arg;
+        match *self {
+            Typed::Word(w) => Ok(Arg::Word(w)),
+            Typed::Text(t) => Ok(Arg::Bytes(t)),
+            Typed::Lying => Ok(Arg::Bytes(b"text much longer than the word sized for it")),
+        }
+    }
+}
+
+#[test]
+fn a_source_whose_words_always_read_has_only_its_text_checked() {
+    let h = common::start(|_| {});
+    let log = h.rt.logger("api");
+    let keys = [
+        ("s", Kind::Str),
+        ("i", Kind::I64),
+        ("b", Kind::Bool),
+        ("t", Kind::Bytes),
+    ];
+    let site = log.site(Level::INFO, "m", &keys).unwrap();
+    let text = Typed::Text(b"long enough to take two words");
+    site.log_args(&[text, Typed::Word(7), Typed::Word(2), Typed::Text(b"")])
+        .unwrap();
+    // Text and bytes are still checked: a word where text belongs.
+    assert_eq!(
+        site.log_args(&[Typed::Word(1), Typed::Word(7), Typed::Word(1), text]),
+        Err(LogError::Invalid(RecordError::ArgType { index: 0 }))
+    );
+    assert_eq!(
+        site.log_args(&[text, Typed::Word(7), Typed::Word(1), Typed::Word(3)]),
+        Err(LogError::Invalid(RecordError::ArgType { index: 3 }))
+    );
+    // A fixed-size value that cannot be read after all is written as a
+    // zero word in the space sized for it: the record and the ones after
+    // it stay whole.
+    site.log_args(&[text, Typed::Lying, Typed::Word(0), text])
+        .unwrap();
+    site.log_args(&[Typed::Text(b"after"), Typed::Word(9), Typed::Word(1), text])
+        .unwrap();
+    h.flush();
+    let lines = h.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let row = |l: &Json| (l["s"].clone(), l["i"].as_i64(), l["b"].as_bool());
+    assert_eq!(
+        row(&lines[0]),
+        (
+            Json::from("long enough to take two words"),
+            Some(7),
+            Some(true)
+        )
+    );
+    assert_eq!(
+        row(&lines[1]),
+        (
+            Json::from("long enough to take two words"),
+            Some(0),
+            Some(false)
+        )
+    );
+    assert_eq!(row(&lines[2]), (Json::from("after"), Some(9), Some(true)));
+    let st = h.rt.stats();
+    assert_eq!((st.rejected_invalid, st.logged, st.written), (2, 3, 3));
+    h.rt.shutdown(WAIT).unwrap();
+}
+
 /// The child half of the recovery test: logs through sites and a plain
 /// call with a flusher that only runs when woken, then SIGKILL.
 fn child(dir: &Path) -> ! {

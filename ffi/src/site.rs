@@ -31,6 +31,9 @@ pub struct ringlog_site_key {
 // SAFETY: `arg` only reads the caller's value; the header requires the
 // caller not to change it (or what it points at) during the call.
 unsafe impl ArgSource for ringlog_value {
+    // Every member but `str`/`bytes` is a plain word (or a byte, for bool).
+    const WORDS_ALWAYS_READ: bool = true;
+
     #[inline(always)]
     fn arg(&self, t: u8) -> Result<Arg<'_>, ArgError> {
         // The site fixed this value's type, so by the header's contract
