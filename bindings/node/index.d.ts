@@ -126,6 +126,51 @@ export interface Stats {
 
 export function stats(): Stats;
 
+/** A level name or an OpenTelemetry severity number (1..24). */
+export type LevelSetting = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'off' | number;
+
+/** The levels `reconfigure` can change while the runtime runs. */
+export interface LevelChanges {
+  /** The default level of loggers that set none. */
+  level?: LevelSetting;
+  /** Levels by logger-name prefix; replaces the whole map. */
+  levels?: Record<string, LevelSetting>;
+  /** Sink levels, by sink name. */
+  sinks?: Record<string, { level: LevelSetting }>;
+}
+
+/**
+ * Changes levels while the runtime runs, from an object or JSON text.
+ * Loggers that set no level of their own follow at once; nothing restarts.
+ * Throws naming any other key, a bad level or an unknown sink.
+ */
+export function reconfigure(changes: LevelChanges | string): void;
+
+/** What a recovery pass found. */
+export interface RecoverReport {
+  /** Dead instances whose records were written out. */
+  instances: number;
+  /** Instances left alone because their process is alive. */
+  live: number;
+  /** Records recovered. */
+  records: number;
+  /** Drop reports recovered. */
+  dropReports: number;
+  /** Damaged frames (or runs of damaged bytes) skipped. */
+  badFrames: number;
+  /** Files skipped whole. */
+  badFiles: number;
+  /** One line per problem found. */
+  problems: string[];
+}
+
+/**
+ * Writes out the records of dead ringlog instances (killed or crashed
+ * processes) under `ringDir` (default: this runtime's own ring directory)
+ * through the configured sinks. Blocks until they are written.
+ */
+export function recover(ringDir?: string): RecoverReport;
+
 /** A W3C trace context given as ids. */
 export interface TraceIds {
   /** 32 hex digits. */
@@ -174,6 +219,8 @@ declare const ringlog: {
   flushSync: typeof flushSync;
   shutdown: typeof shutdown;
   stats: typeof stats;
+  reconfigure: typeof reconfigure;
+  recover: typeof recover;
   withTraceContext: typeof withTraceContext;
   currentTraceContext: typeof currentTraceContext;
   levels: typeof levels;

@@ -51,6 +51,38 @@ function shutdown() {
   }
 }
 
+/**
+ * Changes levels while the runtime runs, from an object or JSON text:
+ * `level` (the default of loggers that set none), `levels` (per name
+ * prefix; replaces the whole map) and `sinks` (`{app: {level: 'error'}}`).
+ * Loggers that set no level of their own follow at once; nothing restarts.
+ * Any other key throws, naming it.
+ */
+function reconfigure(config) {
+  let text;
+  if (typeof config === 'string') text = config;
+  else if (typeof config === 'object' && config !== null) text = JSON.stringify(config);
+  else throw new TypeError('ringlog: the change is an object or JSON text');
+  try {
+    native.reconfigure(text);
+  } finally {
+    bumpEpoch();
+  }
+}
+
+/**
+ * Writes out the records of dead ringlog instances (killed or crashed
+ * processes) under `ringDir` (default: this runtime's own ring directory)
+ * through the configured sinks, and returns what it found. Blocks until
+ * they are written.
+ */
+function recover(ringDir) {
+  if (ringDir !== undefined && ringDir !== null && typeof ringDir !== 'string') {
+    throw new TypeError('ringlog: ringDir is a string');
+  }
+  return native.recover(ringDir === null ? undefined : ringDir);
+}
+
 /** The runtime's counters (snake_case names, as in the core). */
 function stats() {
   return native.stats();
@@ -63,6 +95,8 @@ module.exports = {
   flushSync,
   shutdown,
   stats,
+  reconfigure,
+  recover,
   withTraceContext,
   currentTraceContext,
   levels: { values: levels.values, labels: levels.labels },

@@ -8,6 +8,8 @@ export const {
   flushSync,
   shutdown,
   stats,
+  reconfigure,
+  recover,
   withTraceContext,
   currentTraceContext,
   levels,

@@ -68,6 +68,39 @@ export declare function newLogger(name: string, parent: number, bound: Uint8Arra
 export declare function parseTraceparent(traceparent: string): Uint8Array | null
 
 /**
+ * Changes levels at run time from JSON text: `level`, `levels` (the JS
+ * loggers' defaults) and `sinks.<name>.level`. The JS side then re-reads
+ * every logger's default level.
+ */
+export declare function reconfigure(config: string): void
+
+/**
+ * Writes out the records of dead instances (killed or crashed
+ * processes) under `ringDir` (default: the runtime's own ring directory)
+ * through the configured sinks; blocks until they are written (up to
+ * `shutdown_timeout_ms`).
+ */
+export declare function recover(ringDir?: string | undefined | null): RecoverReport
+
+/** What a recovery pass found (`recover`). */
+export interface RecoverReport {
+  /** Dead instances whose records were written out. */
+  instances: number
+  /** Instances left alone because their process is alive. */
+  live: number
+  /** Records recovered. */
+  records: number
+  /** Drop reports recovered. */
+  dropReports: number
+  /** Damaged frames (or runs of damaged bytes) skipped. */
+  badFrames: number
+  /** Files skipped whole (bad header, unreadable metadata). */
+  badFiles: number
+  /** One line per problem found. */
+  problems: Array<string>
+}
+
+/**
  * Counts a record the JS side refused before sending it (larger than
  * the core could take), in `rejected_invalid`.
  */

@@ -739,7 +739,16 @@ impl Runtime {
     /// [`Error::Config`] naming a key that cannot change at run time, a bad
     /// level, or an unknown sink.
     pub fn reconfigure(&self, text: &str) -> Result<(), Error> {
-        let ch = LevelChanges::parse(text)?;
+        self.reconfigure_levels(LevelChanges::parse(text)?)
+    }
+
+    /// [`Runtime::reconfigure`] with changes already parsed (a binding that
+    /// keeps some of them to itself hands the core the rest).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unknown sink; [`Error::Shutdown`] in a
+    /// forked child.
+    pub fn reconfigure_levels(&self, ch: LevelChanges) -> Result<(), Error> {
         let sh = &self.shared;
         if sh.forked() {
             // The parent's runtime: its locks may have been held at the fork.

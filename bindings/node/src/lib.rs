@@ -138,6 +138,63 @@ pub fn stats(env: &Env) -> Result<Object<'_>> {
     })
 }
 
+/// Changes levels at run time from JSON text: `level`, `levels` (the JS
+/// loggers' defaults) and `sinks.<name>.level`. The JS side then re-reads
+/// every logger's default level.
+#[napi]
+pub fn reconfigure(config: String) -> Result<()> {
+    guard("reconfigure", || {
+        runtime::reconfigure(&config).map_err(|e| core_error(&e))
+    })
+}
+
+/// What a recovery pass found (`recover`).
+#[napi(object)]
+#[derive(Debug)]
+pub struct RecoverReport {
+    /// Dead instances whose records were written out.
+    pub instances: f64,
+    /// Instances left alone because their process is alive.
+    pub live: f64,
+    /// Records recovered.
+    pub records: f64,
+    /// Drop reports recovered.
+    pub drop_reports: f64,
+    /// Damaged frames (or runs of damaged bytes) skipped.
+    pub bad_frames: f64,
+    /// Files skipped whole (bad header, unreadable metadata).
+    pub bad_files: f64,
+    /// One line per problem found.
+    pub problems: Vec<String>,
+}
+
+/// Writes out the records of dead instances (killed or crashed
+/// processes) under `ringDir` (default: the runtime's own ring directory)
+/// through the configured sinks; blocks until they are written (up to
+/// `shutdown_timeout_ms`).
+#[napi]
+pub fn recover(ring_dir: Option<String>) -> Result<RecoverReport> {
+    guard("recover", || {
+        if ring_dir.as_deref() == Some("") {
+            return Err(napi::Error::new(
+                Status::InvalidArg,
+                "ringlog: ringDir must not be empty",
+            ));
+        }
+        let dir = ring_dir.as_deref().map(std::path::Path::new);
+        let r = runtime::recover(dir).map_err(|e| core_error(&e))?;
+        Ok(RecoverReport {
+            instances: r.instances as f64,
+            live: r.live as f64,
+            records: r.records as f64,
+            drop_reports: r.drop_reports as f64,
+            bad_frames: r.bad_frames as f64,
+            bad_files: r.bad_files as f64,
+            problems: r.problems,
+        })
+    })
+}
+
 /// The default level (an OpenTelemetry severity number, 25 for `off`) of
 /// a logger called `name`, from the configuration.
 #[napi]

@@ -156,6 +156,51 @@ pub(crate) fn shutdown() -> Result<(), Error> {
     r
 }
 
+/// Changes levels at run time from `text` (`level`, `levels`,
+/// `sinks.<name>.level`), starting the default runtime first when none
+/// runs, as a first record would. The JS loggers' default levels come
+/// from the kept configuration, so `level` and `levels` change there (the
+/// core's loggers stay open); sink levels go to the core.
+///
+/// # Errors
+/// [`Error::Config`] naming a key that cannot change at run time, a bad
+/// level or an unknown sink; nothing changes then.
+pub(crate) fn reconfigure(text: &str) -> Result<(), Error> {
+    let ch = ringlog::config::LevelChanges::parse(text)?;
+    let (_, rt) = runtime()?;
+    let mut st = state();
+    if st.config.is_none() {
+        st.config = Some(Config::load(None)?);
+    }
+    rt.reconfigure_levels(ringlog::config::LevelChanges {
+        level: None,
+        levels: None,
+        sinks: ch.sinks,
+    })?;
+    if let Some(c) = st.config.as_mut() {
+        if let Some(l) = ch.level {
+            c.level = l;
+        }
+        if let Some(m) = ch.levels {
+            c.levels = m.0;
+        }
+    }
+    Ok(())
+}
+
+/// Writes out the records of dead instances under `ring_dir` (default:
+/// the runtime's own ring directory) through the configured sinks,
+/// starting the default runtime first when none runs.
+///
+/// # Errors
+/// As `ringlog::global::recover`.
+pub(crate) fn recover(
+    ring_dir: Option<&std::path::Path>,
+) -> Result<ringlog::recover::Report, Error> {
+    runtime()?;
+    ringlog::global::recover(ring_dir)
+}
+
 /// Waits until every record logged before the call is written, up to
 /// `timeout`. Does nothing when no runtime runs.
 ///

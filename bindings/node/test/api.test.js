@@ -227,6 +227,81 @@ test('configure: JSON text, a bad key names it, inherit sets RINGLOG_CONFIG', as
   assert.equal((await flushed(ringlog, out))[1].msg, 'still here');
 });
 
+test('reconfigure changes levels at run time; explicit levels stay', async () => {
+  const dir = tmpdir();
+  const out = path.join(dir, 'out.log');
+  ringlog.configure(fileConfig(dir, out, { level: 'info' }), { inherit: false });
+  const log = ringlog.logger({ name: 'payments' });
+  const kid = log.child({ req: 'r-1' });
+  const pinned = ringlog.logger({ name: 'pinned', level: 'trace' });
+  // A record shape sent twice goes through a call site.
+  for (let i = 0; i < 3; i++) log.info({ n: i }, 'shaped');
+  ringlog.reconfigure({ level: 'warn' });
+  assert.equal(log.level, 'warn');
+  assert.equal(kid.level, 'warn');
+  assert.equal(pinned.level, 'trace');
+  log.info({ n: 9 }, 'shaped');
+  kid.info('hidden');
+  pinned.debug('pinned debug');
+  log.warn('kept');
+  // JSON text; a per-prefix level reopens one logger and its children.
+  ringlog.reconfigure('{"levels": {"payments": "debug"}}');
+  assert.equal(kid.level, 'debug');
+  kid.debug('child debug');
+  ringlog.logger({ name: 'other' }).info('other hidden');
+  // A sink's level applies as the flusher writes: flush what came before.
+  await ringlog.flush();
+  ringlog.reconfigure({ sinks: { out: { level: 'error' } } });
+  log.warn('below the sink');
+  log.error('at the sink');
+  const recs = await flushed(ringlog, out);
+  assert.deepEqual(
+    recs.map((r) => r.msg),
+    ['shaped', 'shaped', 'shaped', 'pinned debug', 'kept', 'child debug', 'at the sink'],
+  );
+  // What cannot change at run time, or is wrong, throws naming it, and
+  // changes nothing.
+  assert.throws(() => ringlog.reconfigure({ sinks: { nope: { level: 'info' } } }), /sinks\.nope/);
+  assert.throws(() => ringlog.reconfigure({ ring_capacity: 65536 }), /ring_capacity/);
+  assert.throws(() => ringlog.reconfigure({ level: 'loud' }), /level/);
+  assert.throws(() => ringlog.reconfigure('not json'), /ringlog/);
+  assert.throws(() => ringlog.reconfigure(42), TypeError);
+  assert.equal(log.level, 'debug');
+  ringlog.shutdown();
+});
+
+test('recover writes out a dead process\'s records on demand', async () => {
+  const dir = tmpdir();
+  const dead = path.join(dir, 'dead-rings');
+  const N = 500;
+  const quiet = { flush_interval_ms: 60000, idle_interval_ms: 60000 };
+  const killed = runNode(fixture('exit-child.js'), ['sigkill', String(N)], {
+    RINGLOG_CONFIG: JSON.stringify({ ...fileConfig(dir, path.join(dir, 'dead.log')), ring_dir: dead, ...quiet }),
+  });
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+  // This process has its own ring directory: nothing is recovered when it
+  // starts, only when asked.
+  const out = path.join(dir, 'out.log');
+  ringlog.configure(fileConfig(dir, out), { inherit: false });
+  const report = ringlog.recover(dead);
+  assert.equal(report.instances, 1);
+  assert.equal(report.live, 0);
+  assert.equal(report.badFrames, 0);
+  assert.equal(report.badFiles, 0);
+  assert.deepEqual(report.problems, []);
+  const recs = (await flushed(ringlog, out)).filter((x) => x.msg === 'before the kill');
+  assert.ok(recs.length > N / 2, `only ${recs.length} recovered`);
+  assert.ok(recs.every((x) => x.recovered === true && x.req === 'r-1'));
+  assert.equal(report.records, recs.length);
+  // Removed once written: a second pass finds nothing.
+  const again = ringlog.recover(dead);
+  assert.equal(again.instances, 0);
+  assert.equal(again.records, 0);
+  assert.throws(() => ringlog.recover(''), /must not be empty/);
+  assert.throws(() => ringlog.recover(42), TypeError);
+  ringlog.shutdown();
+});
+
 test('flush returns a Promise; flushSync, stats and shutdown', async () => {
   const out = configureToFile(ringlog);
   const log = ringlog.logger({ name: 'ops' });

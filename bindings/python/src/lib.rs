@@ -132,6 +132,49 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+/// Changes levels while the runtime runs: JSON text such as
+/// `{"level": "debug", "levels": {"payments": "warn"}, "sinks": {"app":
+/// {"level": "error"}}}` (the Python wrapper turns a dict into it). Every
+/// logger and call site follows at once; nothing restarts. With no
+/// runtime running yet, the default one starts first, as on a first
+/// record.
+#[pyfunction]
+fn reconfigure(py: Python<'_>, config: &str) -> PyResult<()> {
+    py.detach(|| ringlog::global::get_or_init()?.reconfigure(config))
+        .map_err(|e| runtime_error(&e))
+}
+
+/// Writes out the records of dead ringlog instances (processes that were
+/// killed or crashed) found under `ring_dir` (default: this runtime's own
+/// ring directory) through the configured sinks, and returns what it
+/// found. Instances whose process is alive are left alone; each recovered
+/// instance is removed once its records are written. Starts the default
+/// runtime first when none runs, as on a first record (which recovers its
+/// own ring directory unless `recover_on_start` is false).
+#[pyfunction]
+#[pyo3(signature = (ring_dir=None))]
+fn recover(py: Python<'_>, ring_dir: Option<std::path::PathBuf>) -> PyResult<Bound<'_, PyDict>> {
+    if ring_dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "ring_dir must not be empty",
+        ));
+    }
+    let r = py.detach(|| {
+        ringlog::global::get_or_init()?;
+        ringlog::global::recover(ring_dir.as_deref())
+    });
+    let r = r.map_err(|e| runtime_error(&e))?;
+    let d = PyDict::new(py);
+    d.set_item("instances", r.instances)?;
+    d.set_item("live", r.live)?;
+    d.set_item("records", r.records)?;
+    d.set_item("drop_reports", r.drop_reports)?;
+    d.set_item("bad_frames", r.bad_frames)?;
+    d.set_item("bad_files", r.bad_files)?;
+    d.set_item("problems", r.problems)?;
+    Ok(d)
+}
+
 /// The OpenTelemetry severity (1..24) for a stdlib `logging` level number:
 /// DEBUG 10 → 5, INFO 20 → 9, WARNING 30 → 13, ERROR 40 → 17,
 /// CRITICAL 50 → 21; numbers in between map proportionally into the band
@@ -175,6 +218,8 @@ fn _ringlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flush, m)?)?;
     m.add_function(wrap_pyfunction!(shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
+    m.add_function(wrap_pyfunction!(reconfigure, m)?)?;
+    m.add_function(wrap_pyfunction!(recover, m)?)?;
     m.add_function(wrap_pyfunction!(stdlib_severity, m)?)?;
     m.add_function(wrap_pyfunction!(convert::set_default, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;

@@ -65,6 +65,55 @@ def test_a_call_below_the_level_returns_before_converting_anything(tmp_path, rec
     assert ringlog.stats()["logged"] == 1
 
 
+def test_reconfigure_changes_levels_at_run_time(records):
+    log = ringlog.get_logger("payments")
+    child = log.bind(req="r-1")
+    # A record shape seen twice goes through a call site: it must follow
+    # the new levels as the keyed path does.
+    for _ in range(3):
+        log.info("shaped", n=1)
+    ringlog.reconfigure({"level": "warn"})
+    assert not log.is_enabled("info") and not child.is_enabled("info")
+    log.info("shaped", n=2)
+    child.info("hidden")
+    log.warning("kept", n=3)
+    # JSON text, a per-prefix level that reopens one logger, children too.
+    ringlog.reconfigure('{"levels": {"payments": "debug"}}')
+    log.debug("debug again")
+    child.info("child again")
+    ringlog.get_logger("other").info("still hidden")
+    # A sink's own level, which applies when the flusher writes: what was
+    # logged before is written first.
+    ringlog.flush()
+    ringlog.reconfigure({"sinks": {"out": {"level": "error"}}})
+    log.warning("below the sink")
+    log.error("at the sink")
+    msgs = [r["msg"] for r in records()]
+    assert msgs == ["shaped"] * 3 + ["kept", "debug again", "child again", "at the sink"]
+    # A record below every sink's level is skipped at the call, as one
+    # below the logger's level is.
+    assert not log.is_enabled("warning")
+    st = ringlog.stats()
+    assert st["logged"] == st["written"] == len(msgs)
+
+
+def test_reconfigure_refuses_what_cannot_change_and_names_the_key(records):
+    log = ringlog.get_logger("api")
+    with pytest.raises(ringlog.RinglogError, match="sinks.nope"):
+        ringlog.reconfigure({"sinks": {"nope": {"level": "info"}}})
+    with pytest.raises(ringlog.RinglogError, match="ring_capacity"):
+        ringlog.reconfigure({"ring_capacity": 65536})
+    with pytest.raises(ringlog.RinglogError, match="level"):
+        ringlog.reconfigure({"level": "loud"})
+    with pytest.raises(ringlog.RinglogError):
+        ringlog.reconfigure("not json")
+    with pytest.raises(TypeError):
+        ringlog.reconfigure(42)  # type: ignore[arg-type]
+    # Nothing changed and nothing was lost.
+    log.trace("still at trace")
+    assert [r["msg"] for r in records()] == ["still at trace"]
+
+
 def test_per_logger_levels_apply(tmp_path, records):
     from conftest import config_for
 

@@ -86,9 +86,11 @@ def test_every_record_is_written_at_interpreter_exit(tmp_path, ending, code):
         assert msgs[-1] == "from atexit"
 
 
-def test_a_killed_process_records_are_recovered_at_the_next_start(tmp_path, monkeypatch):
-    monkeypatch.delenv("RINGLOG_CONFIG", raising=False)
-    cfg = config_for(tmp_path, flush_interval_ms=60000, idle_interval_ms=60000)
+def kill_after_logging(tmp_path, n: int, **cfg_extra) -> None:
+    """Runs a child that logs `n` records as logger "killed" (bound
+    run=1) with a flusher that stays asleep, then SIGKILLs itself, so the
+    records are left in its rings."""
+    cfg = config_for(tmp_path, flush_interval_ms=60000, idle_interval_ms=60000, **cfg_extra)
     body = f"""
 import os, signal, time, ringlog
 ringlog.configure({json.dumps(cfg)!r})
@@ -99,12 +101,17 @@ log = ringlog.get_logger("killed").bind(run=1)
 ringlog.get_logger("warm").info("warm-up")
 ringlog.flush(10)
 time.sleep(0.2)
-for i in range(300):
+for i in range({n}):
     log.info("before kill", i=i)
 os.kill(os.getpid(), signal.SIGKILL)
 """
     proc = run_script(tmp_path, body)
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_a_killed_process_records_are_recovered_at_the_next_start(tmp_path, monkeypatch):
+    monkeypatch.delenv("RINGLOG_CONFIG", raising=False)
+    kill_after_logging(tmp_path, 300)
     ringlog.configure(config_for(tmp_path))
     try:
         ringlog.flush()
@@ -113,5 +120,34 @@ os.kill(os.getpid(), signal.SIGKILL)
         recovered = [r for r in out if r.get("recovered")]
         assert recovered and all(r["run"] == 1 for r in recovered)
         assert ringlog.stats()["recovered"] == len(recovered)
+    finally:
+        ringlog.shutdown()
+
+
+def test_recover_writes_a_dead_instances_records_on_demand(tmp_path, monkeypatch):
+    monkeypatch.delenv("RINGLOG_CONFIG", raising=False)
+    dead = tmp_path / "dead-rings"
+    dead.mkdir(mode=0o700)
+    kill_after_logging(tmp_path, 200, ring_dir=str(dead))
+    # This process runs on its own ring directory, so nothing is recovered
+    # at its start; recover() is asked for the dead one's.
+    ringlog.configure(config_for(tmp_path))
+    try:
+        before = ringlog.stats()["recovered"]
+        report = ringlog.recover(dead)
+        assert report["instances"] == 1 and report["live"] == 0
+        assert report["bad_frames"] == 0 and report["bad_files"] == 0
+        assert report["problems"] == []
+        ringlog.flush()
+        out = [r for r in read_records(tmp_path / "out.log") if r["logger"] == "killed"]
+        assert sorted(r["i"] for r in out) == list(range(200))
+        assert all(r.get("recovered") and r["run"] == 1 for r in out)
+        assert report["records"] == len(out)
+        assert ringlog.stats()["recovered"] - before == len(out)
+        # The instance was removed once written: a second pass finds nothing.
+        again = ringlog.recover(str(dead))
+        assert again["instances"] == 0 and again["records"] == 0
+        with pytest.raises(ValueError):
+            ringlog.recover("")
     finally:
         ringlog.shutdown()

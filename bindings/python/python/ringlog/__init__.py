@@ -31,6 +31,7 @@ from ._ringlog import (
     TraceContext,
     flush,
     get_logger,
+    recover,
     set_default,
     shutdown,
     stats,
@@ -48,6 +49,8 @@ __all__ = [
     "flush",
     "get_logger",
     "install_logging",
+    "reconfigure",
+    "recover",
     "set_default",
     "shutdown",
     "stats",
@@ -77,6 +80,27 @@ def configure(
     _ringlog.configure(config)
     if inherit and config is not None:
         os.environ["RINGLOG_CONFIG"] = config
+
+
+def reconfigure(config: Union[Mapping[str, Any], str]) -> None:
+    """Changes levels while the runtime runs, from a dict or JSON text.
+
+    Keys: ``level`` (the global level), ``levels`` (per logger-name prefix;
+    replaces the whole map) and ``sinks`` (``{"name": {"level": ...}}``).
+    Every logger, child logger and ``ringlog.Handler`` follows at once;
+    nothing restarts and nothing logged is lost. Anything else (sinks,
+    formats, ring sizes) needs ``configure``, which replaces the whole
+    configuration, these changes included. With no runtime running yet,
+    the default one starts first, as it would on a first record.
+
+    Raises ``RinglogError`` naming the key when a key cannot change at run
+    time, a level is not a level, or no sink has the name given.
+    """
+    if not isinstance(config, str):
+        if not isinstance(config, Mapping):
+            raise TypeError("config must be a dict or a JSON string")
+        config = json.dumps(dict(config))
+    _ringlog.reconfigure(config)
 
 
 @contextlib.contextmanager
