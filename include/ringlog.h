@@ -606,6 +606,21 @@ ringlog_result ringlog_log_site(const struct ringlog_site *site,
                                 const union ringlog_value *values,
                                 size_t n_values);
 
+// As `ringlog_log_site`, with an explicit timestamp in ns since the Unix
+// epoch (0 = now) and an explicit trace context (NULL = the thread's
+// current one), for bindings whose language already stamped the record
+// and carries its own context.
+//
+// Errors: as `ringlog_log_site`, and `RINGLOG_E_TRACE` for an all-zero id.
+//
+// # Safety
+// Pointer arguments follow the conventions in `include/ringlog.h`.
+ringlog_result ringlog_log_site_ctx(const struct ringlog_site *site,
+                                    uint64_t ts_ns,
+                                    const struct ringlog_trace_context *ctx,
+                                    const union ringlog_value *values,
+                                    size_t n_values);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

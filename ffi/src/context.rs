@@ -17,6 +17,34 @@ pub struct ringlog_trace_context {
     pub flags: u8,
 }
 
+/// The trace context a log call was given: `Ok(None)` for NULL (the
+/// thread's current one applies), or `Err` with `RINGLOG_E_TRACE` (set as
+/// the thread's last error, naming `func`) for an all-zero id, after
+/// `reject` counts the record refused.
+///
+/// # Safety
+/// `ctx` is NULL or valid for reads.
+pub(crate) unsafe fn given(
+    func: &str,
+    ctx: *const ringlog_trace_context,
+    reject: impl FnOnce(),
+) -> Result<Option<TraceContext>, ringlog_result> {
+    // SAFETY: caller contract: ctx is NULL or valid.
+    let Some(c) = (unsafe { ctx.as_ref() }) else {
+        return Ok(None);
+    };
+    match TraceContext::new(c.trace_id, c.span_id, c.flags) {
+        Some(t) => Ok(Some(t)),
+        None => {
+            reject();
+            Err(fail(
+                RINGLOG_E_TRACE,
+                format_args!("{func}: trace_id or span_id is all zeros"),
+            ))
+        }
+    }
+}
+
 /// Sets the calling thread's current trace context from raw ids; records
 /// logged on this thread without an explicit context carry it.
 ///

@@ -280,22 +280,16 @@ pub unsafe extern "C" fn ringlog_log_ctx(
     n_fields: usize,
 ) -> ringlog_result {
     crate::guard(RINGLOG_E_PANIC, move || {
-        // SAFETY: caller contract: ctx is NULL or valid.
-        let c = match unsafe { ctx.as_ref() } {
-            None => None,
-            Some(c) => match TraceContext::new(c.trace_id, c.span_id, c.flags) {
-                Some(t) => Some(t),
-                None => {
-                    // SAFETY: caller contract: logger is NULL or live.
-                    if let Some(l) = unsafe { handle(logger) } {
-                        l.inner.count_rejected();
-                    }
-                    return fail(
-                        RINGLOG_E_TRACE,
-                        format_args!("ringlog_log_ctx: trace_id or span_id is all zeros"),
-                    );
+        // SAFETY: caller contract: ctx is NULL or valid, logger NULL or live.
+        let c = match unsafe {
+            crate::context::given("ringlog_log_ctx", ctx, || {
+                if let Some(l) = handle(logger) {
+                    l.inner.count_rejected();
                 }
-            },
+            })
+        } {
+            Ok(c) => c,
+            Err(rc) => return rc,
         };
         // SAFETY: forwarded caller contract.
         unsafe {

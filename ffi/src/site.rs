@@ -1,10 +1,11 @@
 //! Call sites: `ringlog_site_*` and `ringlog_log_site`.
 
+use crate::context::ringlog_trace_context;
 use crate::error::*;
 use crate::field::*;
 use crate::logger::{ringlog_level, ringlog_logger};
 use ringlog::site::{Arg, ArgError, ArgSource, Kind, Site};
-use ringlog::Level;
+use ringlog::{Level, TraceContext};
 use std::ffi::c_char;
 
 /// An opaque call-site handle: a logger, a level, a message and typed
@@ -200,28 +201,85 @@ pub unsafe extern "C" fn ringlog_log_site(
     n_values: usize,
 ) -> ringlog_result {
     crate::guard(RINGLOG_E_PANIC, move || {
-        // SAFETY: caller contract: NULL or a live handle.
-        let Some(s) = (unsafe { site.as_ref() }) else {
-            return fail(
-                RINGLOG_E_NULL,
-                format_args!("ringlog_log_site: site is NULL"),
-            );
+        // SAFETY: forwarded caller contract.
+        unsafe { log_site_impl("ringlog_log_site", site, 0, None, values, n_values) }
+    })
+}
+
+/// As `ringlog_log_site`, with an explicit timestamp in ns since the Unix
+/// epoch (0 = now) and an explicit trace context (NULL = the thread's
+/// current one), for bindings whose language already stamped the record
+/// and carries its own context.
+///
+/// Errors: as `ringlog_log_site`, and `RINGLOG_E_TRACE` for an all-zero id.
+///
+/// # Safety
+/// Pointer arguments follow the conventions in `include/ringlog.h`.
+#[no_mangle]
+pub unsafe extern "C" fn ringlog_log_site_ctx(
+    site: *const ringlog_site,
+    ts_ns: u64,
+    ctx: *const ringlog_trace_context,
+    values: *const ringlog_value,
+    n_values: usize,
+) -> ringlog_result {
+    crate::guard(RINGLOG_E_PANIC, move || {
+        // SAFETY: caller contract: ctx is NULL or valid, site NULL or live.
+        let c = match unsafe {
+            crate::context::given("ringlog_log_site_ctx", ctx, || {
+                if let Some(s) = site.as_ref() {
+                    s.inner.count_rejected();
+                }
+            })
+        } {
+            Ok(c) => c,
+            Err(rc) => return rc,
         };
-        let vs: &[ringlog_value] = if n_values == 0 {
-            &[]
-        } else if values.is_null() {
-            s.inner.count_rejected();
-            return fail(
-                RINGLOG_E_NULL,
-                format_args!("ringlog_log_site: values is NULL but n_values is {n_values}"),
-            );
-        } else {
-            // SAFETY: non-NULL and valid for `n_values` values (contract).
-            unsafe { std::slice::from_raw_parts(values, n_values) }
-        };
-        match s.inner.log_args(vs) {
-            Ok(()) => RINGLOG_OK,
-            Err(e) => from_log_error(&e),
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            log_site_impl(
+                "ringlog_log_site_ctx",
+                site,
+                ts_ns,
+                c.as_ref(),
+                values,
+                n_values,
+            )
         }
     })
+}
+
+/// The body of `ringlog_log_site` and `ringlog_log_site_ctx`.
+///
+/// # Safety
+/// As `ringlog_log_site`.
+#[inline(always)]
+unsafe fn log_site_impl(
+    name: &str,
+    site: *const ringlog_site,
+    ts_ns: u64,
+    ctx: Option<&TraceContext>,
+    values: *const ringlog_value,
+    n_values: usize,
+) -> ringlog_result {
+    // SAFETY: caller contract: NULL or a live handle.
+    let Some(s) = (unsafe { site.as_ref() }) else {
+        return fail(RINGLOG_E_NULL, format_args!("{name}: site is NULL"));
+    };
+    let vs: &[ringlog_value] = if n_values == 0 {
+        &[]
+    } else if values.is_null() {
+        s.inner.count_rejected();
+        return fail(
+            RINGLOG_E_NULL,
+            format_args!("{name}: values is NULL but n_values is {n_values}"),
+        );
+    } else {
+        // SAFETY: non-NULL and valid for `n_values` values (contract).
+        unsafe { std::slice::from_raw_parts(values, n_values) }
+    };
+    match s.inner.log_args_at(ts_ns, ctx, vs) {
+        Ok(()) => RINGLOG_OK,
+        Err(e) => from_log_error(&e),
+    }
 }

@@ -946,6 +946,45 @@ static void call_site_bad_input(void) {
     CHECK(STR_IS(r, "user", "al\nice"));
     CHECK(raw_is(r, "n", 'n', "-3"));
   }
+
+  /* With a time and a trace context given (ringlog_log_site_ctx). */
+  ringlog_trace_context tc;
+  memset(&tc, 0, sizeof tc);
+  before = stats();
+  EXPECT_RC(ringlog_log_site_ctx(site, 0, &tc, v, 2), RINGLOG_E_TRACE);
+  EXPECT_ERROR_MENTIONS("all zeros");
+  EXPECT_RC(ringlog_log_site_ctx(NULL, 0, NULL, v, 2), RINGLOG_E_NULL);
+  EXPECT_RC(ringlog_log_site_ctx(site, 0, NULL, NULL, 2), RINGLOG_E_NULL);
+  EXPECT_ERROR_MENTIONS("ringlog_log_site_ctx");
+  EXPECT_RC(ringlog_log_site_ctx(site, 0, NULL, v, 3), RINGLOG_E_FIELD);
+  after = stats();
+  CHECK(after.rejected_invalid - before.rejected_invalid == 3);
+  for (int i = 0; i < 16; i++) tc.trace_id[i] = (uint8_t)(i + 1);
+  for (int i = 0; i < 8; i++) tc.span_id[i] = (uint8_t)(0xa0 + i);
+  tc.flags = 1;
+  ringlog_value given[] = {RINGLOG_V_STR("given"), RINGLOG_V_I64(7)};
+  EXPECT_RC(ringlog_log_site_ctx(site, 1700000000123456789ull, &tc, given, 2), RINGLOG_OK);
+  /* 0 and NULL: now, and the thread's context (none here). */
+  ringlog_value now[] = {RINGLOG_V_STR("now"), RINGLOG_V_I64(8)};
+  EXPECT_RC(ringlog_log_site_ctx(site, 0, NULL, now, 2), RINGLOG_OK);
+  CHECK(READ_NEW() == 2);
+  int seen = 0;
+  for (int i = 0; i < g_nrecs; i++) {
+    const jrecord *x = &g_recs[i];
+    if (STR_IS(x, "user", "given")) {
+      seen++;
+      CHECK(STR_IS(x, "ts", "2023-11-14T22:13:20.123456789Z"));
+      CHECK(STR_IS(x, "trace_id", "0102030405060708090a0b0c0d0e0f10"));
+      CHECK(STR_IS(x, "span_id", "a0a1a2a3a4a5a6a7"));
+      CHECK(STR_IS(x, "trace_flags", "01"));
+      CHECK(raw_is(x, "n", 'n', "7"));
+    } else if (STR_IS(x, "user", "now")) {
+      seen++;
+      CHECK(!STR_IS(x, "ts", "1970-01-01T00:00:00.000000000Z"));
+      CHECK(!STR_IS(x, "trace_id", "0102030405060708090a0b0c0d0e0f10"));
+    }
+  }
+  CHECK(seen == 2);
   ringlog_site_free(site);
   ringlog_site_free(NULL); /* ignored */
 }
