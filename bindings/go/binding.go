@@ -30,12 +30,14 @@ type bindState struct {
 }
 
 // cHandle owns a C logger handle; a cleanup frees it once unreachable.
+// sites are the call sites registered on it (site.go).
 type cHandle struct {
-	p *C.ringlog_logger
+	p     *C.ringlog_logger
+	sites *sites
 }
 
-func newCHandle(p *C.ringlog_logger) *cHandle {
-	h := &cHandle{p: p}
+func newCHandle(p *C.ringlog_logger, sightings int) *cHandle {
+	h := &cHandle{p: p, sites: newSites(sightings)}
 	runtime.AddCleanup(h, cLoggerFree, p)
 	return h
 }
@@ -75,7 +77,13 @@ func (b *binding) refresh() (*bindState, error) {
 			}
 			p = child
 		}
-		h = newCHandle(p)
+		// A handler with bound attrs is often made per request: its
+		// shapes must come more often before they get sites of their own.
+		sightings := rootSightings
+		if b.bound != nil {
+			sightings = childSightings
+		}
+		h = newCHandle(p, sightings)
 	}
 	ns := &bindState{h: h, rt: rt, lv: lv, min: cMinLevel(h.p)}
 	runtime.KeepAlive(h)

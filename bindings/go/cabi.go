@@ -33,6 +33,10 @@ package ringlog
 #cgo nocallback rl_min_level
 #cgo noescape rl_log
 #cgo nocallback rl_log
+#cgo noescape rl_log_site
+#cgo nocallback rl_log_site
+#cgo nocallback ringlog_site_new
+#cgo nocallback ringlog_site_free
 #cgo nocallback ringlog_logger_free
 #cgo nocallback ringlog_version
 
@@ -122,6 +126,17 @@ static ringlog_result rl_log(uintptr_t l, ringlog_level level, uint64_t ts_ns, u
 	ringlog_result rc = ringlog_log_ctx((const ringlog_logger *)l, level, ts_ns,
 	                                    (const ringlog_trace_context *)ctx, msg, msg_len,
 	                                    (const ringlog_field *)f, n);
+	RL_ERR(rc, (char *)err, 512);
+	return rc;
+}
+
+// One site record, one call: ringlog_log_site_ctx plus the error message
+// on failure. Everything is C memory, passed as integers as in rl_log.
+static ringlog_result rl_log_site(uintptr_t site, uint64_t ts_ns, uintptr_t ctx, uintptr_t v, size_t n,
+                                  uintptr_t err) {
+	ringlog_result rc = ringlog_log_site_ctx((const ringlog_site *)site, ts_ns,
+	                                         (const ringlog_trace_context *)ctx,
+	                                         (const ringlog_value *)v, n);
 	RL_ERR(rc, (char *)err, 512);
 	return rc;
 }
@@ -251,3 +266,14 @@ func cLog(l *C.ringlog_logger, sev uint8, ts uint64, ctx *C.ringlog_trace_contex
 		C.uintptr_t(uintptr(unsafe.Pointer(ctx))), p, pn,
 		C.uintptr_t(uintptr(unsafe.Pointer(fields))), C.size_t(n), C.uintptr_t(uintptr(unsafe.Pointer(err)))))
 }
+
+// cLogSite logs one record of site s with n values at v. ctx, v and err
+// are C memory; the strings the values point at are C memory or pinned
+// by the caller.
+func cLogSite(s *C.ringlog_site, ts uint64, ctx *C.ringlog_trace_context, v unsafe.Pointer, n int, err *C.char) int32 {
+	return int32(C.rl_log_site(C.uintptr_t(uintptr(unsafe.Pointer(s))), C.uint64_t(ts),
+		C.uintptr_t(uintptr(unsafe.Pointer(ctx))), C.uintptr_t(uintptr(v)), C.size_t(n),
+		C.uintptr_t(uintptr(unsafe.Pointer(err)))))
+}
+
+func cSiteFree(s *C.ringlog_site) { C.ringlog_site_free(s) }

@@ -133,6 +133,11 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if err != nil {
 		return err
 	}
+	if h.opts.ReplaceAttr == nil && !h.opts.AddSource && len(h.groups) == 0 {
+		if ok, err := h.handleSite(st, &r, traceFrom(ctx)); ok {
+			return err
+		}
+	}
 	f := getFrame()
 	// Deferred, so that a panic in ReplaceAttr still unpins: the Go
 	// runtime treats a Pinner dropped with pins as a fatal error.

@@ -1,0 +1,336 @@
+package ringlog
+
+// Call sites. A record whose attrs are all plain values (string, integers,
+// float, bool, duration) has a shape: its message, its severity, and its
+// keys with their kinds. The second time a handler's C logger sees a
+// shape (the 16th for a logger with bound attrs, which a handler made per
+// request has: registering costs more than a keyed record), it registers
+// a ringlog call site for it (message and keys interned once,
+// `ringlog_site_new`); from then on a record of that shape
+// crosses into C as its values only (`ringlog_log_site_ctx`): no keys are
+// copied, the core writes a few words instead of keyed fields, and the
+// line written is the same.
+//
+// The table of a C logger's sites is read with one atomic load and a
+// scan (message strings from one place in the code are the same string,
+// so comparing them usually stops at the pointer); registering takes a
+// mutex and copies the table. A logger stops looking for new shapes after
+// seeing maxShapes different ones (a message built per record, say):
+// those records take the keyed path, as every record with a group, a
+// time, an Any or a LogValuer does, and every record of a handler with
+// groups, ReplaceAttr or AddSource.
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "ringlog.h"
+*/
+import "C"
+
+import (
+	"log/slog"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+const (
+	// siteMax is the most attrs a record may have to go through a site.
+	siteMax = 8
+	// maxSites is the most sites one C logger registers.
+	maxSites = 32
+	// maxShapes is how many different shapes a C logger counts before it
+	// stops looking for new ones.
+	maxShapes = 256
+	// rootSightings and childSightings are how many records of a shape a
+	// logger without and with bound attrs sees before it registers a site.
+	rootSightings  = 2
+	childSightings = 16
+	// siteTextMax bounds the text of a site record's values: with it no
+	// site record can be too large for the smallest ring (4 KiB, so
+	// 2 KiB frames), and the too-large path (cut and retry) stays keyed.
+	siteTextMax = 1024
+)
+
+// shape is what makes two records the same call site.
+type shape struct {
+	msg   string
+	sev   uint8
+	n     uint8
+	kinds [siteMax]uint8
+	keys  [siteMax]string
+}
+
+func (a *shape) equal(b *shape) bool {
+	if a.n != b.n || a.sev != b.sev || a.kinds != b.kinds || a.msg != b.msg {
+		return false
+	}
+	for i := 0; i < int(a.n); i++ {
+		if a.keys[i] != b.keys[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type site struct {
+	shape shape
+	p     *C.ringlog_site
+}
+
+// sites is a C logger's call sites.
+type sites struct {
+	// list is the registered sites; replaced whole, never changed.
+	list atomic.Pointer[[]*site]
+	// done is set once the logger stopped looking for new shapes.
+	done atomic.Bool
+	mu   sync.Mutex
+	// need is how many records of a shape come before it gets a site.
+	need int
+	// seen counts the records of shapes without a site, under mu.
+	seen map[shape]int
+	// owned holds the C handles for the cleanup that frees them.
+	owned *siteHandles
+}
+
+// siteHandles is separate from sites so the cleanup that frees the
+// handles does not keep the table reachable.
+type siteHandles struct {
+	mu sync.Mutex
+	ps []*C.ringlog_site
+}
+
+func newSites(need int) *sites {
+	s := &sites{owned: &siteHandles{}, need: need}
+	runtime.AddCleanup(s, func(h *siteHandles) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, p := range h.ps {
+			cSiteFree(p)
+		}
+		h.ps = nil
+	}, s.owned)
+	return s
+}
+
+// find returns the site registered for sh, or nil.
+func (s *sites) find(sh *shape) *site {
+	l := s.list.Load()
+	if l == nil {
+		return nil
+	}
+	for _, e := range *l {
+		if e.shape.equal(sh) {
+			return e
+		}
+	}
+	return nil
+}
+
+// saw notes a record of shape sh that has no site: when it is the
+// need-th, a site is registered for it on logger l.
+func (s *sites) saw(l *C.ringlog_logger, sh *shape) {
+	if s.done.Load() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.find(sh) != nil {
+		return
+	}
+	c, ok := s.seen[*sh]
+	if !ok && len(s.seen) >= maxShapes {
+		s.done.Store(true)
+		s.seen = nil
+		return
+	}
+	if c+1 < s.need {
+		if s.seen == nil {
+			s.seen = make(map[shape]int)
+		}
+		s.seen[*sh] = c + 1
+		return
+	}
+	delete(s.seen, *sh)
+	var n int
+	if l := s.list.Load(); l != nil {
+		n = len(*l)
+	}
+	if n >= maxSites {
+		s.done.Store(true)
+		s.seen = nil
+		return
+	}
+	p := cSiteNew(l, sh)
+	if p == nil {
+		// Refused (a runtime shut down meanwhile, say): the keyed path
+		// reports whatever is wrong.
+		return
+	}
+	s.owned.mu.Lock()
+	s.owned.ps = append(s.owned.ps, p)
+	s.owned.mu.Unlock()
+	next := make([]*site, 0, n+1)
+	if l := s.list.Load(); l != nil {
+		next = append(next, *l...)
+	}
+	next = append(next, &site{shape: *sh, p: p})
+	s.list.Store(&next)
+}
+
+// siteKind is the C field type a site stores a value of kind k as, and
+// false for the kinds that take the keyed path.
+func siteKind(k slog.Kind) (uint8, bool) {
+	switch k {
+	case slog.KindString:
+		return C.RINGLOG_FIELD_STR, true
+	case slog.KindInt64, slog.KindDuration:
+		return C.RINGLOG_FIELD_I64, true
+	case slog.KindUint64:
+		return C.RINGLOG_FIELD_U64, true
+	case slog.KindFloat64:
+		return C.RINGLOG_FIELD_F64, true
+	case slog.KindBool:
+		return C.RINGLOG_FIELD_BOOL, true
+	}
+	return 0, false
+}
+
+// handleSite writes r through a call site when it has a plain shape whose
+// site st's logger has registered; ok is false when the record must take
+// the keyed path (it may have registered the shape's site for the next
+// record).
+func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (ok bool, err error) {
+	n := r.NumAttrs()
+	tbl := st.h.sites
+	if n > siteMax || (tbl.done.Load() && tbl.list.Load() == nil) {
+		return false, nil
+	}
+	var sh shape
+	var vals [siteMax]slog.Value
+	sh.msg, sh.sev, sh.n = r.Message, Severity(r.Level), uint8(n)
+	i, plain, text := 0, true, 0
+	r.Attrs(func(a slog.Attr) bool {
+		t, ok := siteKind(a.Value.Kind())
+		if !ok || a.Key == "" {
+			plain = false
+			return false
+		}
+		if t == C.RINGLOG_FIELD_STR {
+			text += len(a.Value.String())
+		}
+		sh.kinds[i], sh.keys[i], vals[i] = t, a.Key, a.Value
+		i++
+		return true
+	})
+	if !plain || text > siteTextMax {
+		return false, nil
+	}
+	s := tbl.find(&sh)
+	if s == nil {
+		tbl.saw(st.h.p, &sh)
+		return false, nil
+	}
+	f := getFrame()
+	defer f.release() // see Handle
+	vs := f.values(n)
+	for j := 0; j < n; j++ {
+		v := &vs[j]
+		switch sh.kinds[j] {
+		case C.RINGLOG_FIELD_STR:
+			str := vals[j].String()
+			v.v1 = uint64(len(str))
+			if len(str) > 0 {
+				v.v0 = uint64(f.strPtr(str))
+			}
+		case C.RINGLOG_FIELD_I64:
+			if vals[j].Kind() == slog.KindDuration {
+				v.v0 = uint64(int64(vals[j].Duration()))
+			} else {
+				v.v0 = uint64(vals[j].Int64())
+			}
+		case C.RINGLOG_FIELD_U64:
+			v.v0 = vals[j].Uint64()
+		case C.RINGLOG_FIELD_F64:
+			v.v0 = math.Float64bits(vals[j].Float64())
+		case C.RINGLOG_FIELD_BOOL:
+			var b uint64
+			if vals[j].Bool() {
+				b = 1
+			}
+			v.v0 = b
+		}
+	}
+	var ctx *C.ringlog_trace_context
+	if tc != nil {
+		ctx = f.setTrace(tc)
+	}
+	rc := cLogSite(s.p, unixNano(r.Time), ctx, unsafe.Pointer(&vs[0]), n, f.err)
+	if rc != 0 {
+		err = newError("Handle", rc, f.errString())
+	}
+	runtime.KeepAlive(st)
+	return true, err
+}
+
+// value is a ringlog_value, byte for byte, with integer addresses as in
+// entry.
+type value struct {
+	v0 uint64
+	v1 uint64
+}
+
+var (
+	_ [unsafe.Sizeof(value{}) - C.sizeof_ringlog_value]byte
+	_ [C.sizeof_ringlog_value - unsafe.Sizeof(value{})]byte
+)
+
+// values returns the frame's C field array, which nothing else uses in a
+// site call, as n zeroed values.
+func (f *frame) values(n int) []value {
+	f.ensure(n)
+	vs := unsafe.Slice((*value)(unsafe.Pointer(f.base)), n)
+	clear(vs)
+	return vs
+}
+
+// cSiteNew registers sh as a site of l; nil when ringlog refuses it.
+func cSiteNew(l *C.ringlog_logger, sh *shape) *C.ringlog_site {
+	n := int(sh.n)
+	size := len(sh.msg)
+	for i := 0; i < n; i++ {
+		size += len(sh.keys[i])
+	}
+	// One C block: the key array, then the message and key bytes.
+	keysSize := n * int(C.sizeof_ringlog_site_key)
+	block := C.malloc(C.size_t(keysSize + size + 1))
+	if block == nil {
+		return nil
+	}
+	defer C.free(block)
+	keys := unsafe.Slice((*C.ringlog_site_key)(block), n)
+	text := unsafe.Add(block, keysSize)
+	put := func(s string) *C.char {
+		p := (*C.char)(text)
+		copy(unsafe.Slice((*byte)(text), len(s)), s)
+		text = unsafe.Add(text, len(s))
+		return p
+	}
+	msg := put(sh.msg)
+	for i := 0; i < n; i++ {
+		keys[i].key = put(sh.keys[i])
+		keys[i].key_len = C.size_t(len(sh.keys[i]))
+		keys[i]._type = C.ringlog_field_type(sh.kinds[i])
+	}
+	var out *C.ringlog_site
+	var k *C.ringlog_site_key
+	if n > 0 {
+		k = &keys[0]
+	}
+	if C.ringlog_site_new(l, C.ringlog_level(sh.sev), msg, C.size_t(len(sh.msg)), k, C.size_t(n), &out) != C.RINGLOG_OK {
+		return nil
+	}
+	return out
+}

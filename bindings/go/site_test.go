@@ -1,0 +1,265 @@
+package ringlog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sitesOf returns how many call sites h's current C logger registered,
+// and whether it stopped looking for new shapes.
+func sitesOf(t *testing.T, h *Handler) (int, bool) {
+	t.Helper()
+	st := h.bind.cur.Load()
+	if st == nil {
+		t.Fatal("the handler has not bound its logger")
+	}
+	n := 0
+	if l := st.h.sites.list.Load(); l != nil {
+		n = len(*l)
+	}
+	return n, st.h.sites.done.Load()
+}
+
+// withoutStamp is a record without what differs between two records of
+// the same content.
+func withoutStamp(m map[string]any) string {
+	c := map[string]any{}
+	for k, v := range m {
+		if k != "seq" && k != "ts" {
+			c[k] = v
+		}
+	}
+	return jsonText(c)
+}
+
+func TestASiteRecordReadsLikeTheKeyedRecordOfTheSameAttrs(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h).With("service", "api")
+	ctx, err := ContextWithTraceparent(context.Background(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	when := time.Date(2026, 12, 6, 1, 2, 3, 456789, time.UTC)
+	logOne := func() {
+		r := slog.NewRecord(when, slog.LevelWarn+1, "line\nbreak \u2028 \"quoted\"", 0)
+		r.AddAttrs(
+			slog.String("user", "al\xffice\n\x1b[31m"),
+			slog.String("empty", ""),
+			slog.Int64("i64", math.MinInt64),
+			slog.Uint64("u64", math.MaxUint64),
+			slog.Float64("nan", math.NaN()),
+			slog.Float64("inf", math.Inf(-1)),
+			slog.Bool("ok", true),
+			slog.Duration("took", 1500*time.Millisecond),
+		)
+		if err := l.Handler().Handle(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A logger with bound attrs (as here) registers a shape's site on its
+	// childSightings-th record; the records before are keyed, the rest go
+	// through the site.
+	child := l.Handler().(*Handler)
+	total := childSightings + 2
+	for i := 0; i < total; i++ {
+		logOne()
+		if n, _ := sitesOf(t, child); (n == 1) != (i+1 >= childSightings) {
+			t.Fatalf("after %d records: %d sites", i+1, n)
+		}
+	}
+	rs := s.records()
+	if len(rs) != total {
+		t.Fatalf("%d records, want %d", len(rs), total)
+	}
+	for i := 1; i < total; i++ {
+		if a, b := withoutStamp(rs[0]), withoutStamp(rs[i]); a != b {
+			t.Errorf("record %d differs:\n keyed %s\n  site %s", i, a, b)
+		}
+	}
+	r := rs[total-1]
+	want(t, r, "2026-12-06T01:02:03.000456789Z", "ts")
+	want(t, r, "warn2", "level")
+	want(t, r, "api", "service")
+	want(t, r, "al\ufffdice\n\x1b[31m", "user")
+	want(t, r, 1500000000, "took")
+	want(t, r, "4bf92f3577b34da6a3ce929d0e0e4736", "trace_id")
+	want(t, r, "00f067aa0ba902b7", "span_id")
+}
+
+func TestARootLoggerRegistersAShapesSiteOnItsSecondRecord(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	l.Info("request handled", "user", "alice", "status", 200)
+	if n, _ := sitesOf(t, h); n != 0 {
+		t.Fatalf("%d sites after one record", n)
+	}
+	for i := 0; i < 3; i++ {
+		l.Info("request handled", "user", "alice", "status", 200+i)
+		if n, _ := sitesOf(t, h); n != 1 {
+			t.Fatalf("%d sites after %d records", n, i+2)
+		}
+	}
+	rs := s.records()
+	if len(rs) != 4 {
+		t.Fatalf("%d records, want 4", len(rs))
+	}
+	want(t, rs[3], 202, "status")
+	want(t, rs[3], "alice", "user")
+}
+
+func TestRecordsASiteCannotHoldTakeTheKeyedPath(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	long := strings.Repeat("x", siteTextMax+1)
+	many := make([]any, 0, 2*(siteMax+1))
+	for i := 0; i <= siteMax; i++ {
+		many = append(many, fmt.Sprintf("k%d", i), i)
+	}
+	for i := 0; i < 3; i++ {
+		l.Info("group", slog.Group("g", slog.Int("a", 1)))
+		l.Info("time", slog.Time("at", time.Unix(0, 0).UTC()))
+		l.Info("any", slog.Any("list", []int{1, 2}))
+		l.Info("valuer", slog.Any("tok", token("secret")))
+		l.Info("empty key", slog.String("", "v"))
+		l.Info("long", slog.String("s", long))
+		l.Info("many", many...)
+	}
+	if n, _ := sitesOf(t, h); n != 0 {
+		t.Fatalf("%d sites registered, want none", n)
+	}
+	rs := s.records()
+	if len(rs) != 21 {
+		t.Fatalf("%d records, want 21", len(rs))
+	}
+	byMsg := map[string]map[string]any{}
+	for _, r := range rs {
+		byMsg[r["msg"].(string)] = r
+	}
+	want(t, byMsg["group"], 1, "g", "a")
+	want(t, byMsg["time"], "1970-01-01T00:00:00Z", "at")
+	want(t, byMsg["any"], []int{1, 2}, "list")
+	want(t, byMsg["valuer"], "redacted", "tok")
+	want(t, byMsg["empty key"], "v", "")
+	want(t, byMsg["long"], long, "s")
+	want(t, byMsg["many"], siteMax, fmt.Sprintf("k%d", siteMax))
+}
+
+func TestALoggerStopsLookingForShapesAfterTooManyDifferentOnes(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	for i := 0; i <= maxShapes; i++ {
+		l.Info(fmt.Sprintf("message %d", i), "i", i)
+	}
+	// Even a shape seen again now takes the keyed path.
+	l.Info("message 0", "i", 0)
+	l.Info("message 0", "i", 0)
+	if n, done := sitesOf(t, h); n != 0 || !done {
+		t.Fatalf("sites = %d, done = %v; want 0, true", n, done)
+	}
+	if rs := s.records(); len(rs) != maxShapes+3 {
+		t.Fatalf("%d records, want %d", len(rs), maxShapes+3)
+	}
+}
+
+func TestALoggerRegistersAtMostMaxSites(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	for round := 0; round < 3; round++ {
+		for i := 0; i < maxSites+5; i++ {
+			l.Info("shape", fmt.Sprintf("k%d", i), i)
+		}
+	}
+	if n, done := sitesOf(t, h); n != maxSites || !done {
+		t.Fatalf("sites = %d, done = %v; want %d, true", n, done, maxSites)
+	}
+	rs := s.records()
+	if len(rs) != 3*(maxSites+5) {
+		t.Fatalf("%d records, want %d", len(rs), 3*(maxSites+5))
+	}
+	for i, r := range rs {
+		k := i % (maxSites + 5)
+		want(t, r, k, fmt.Sprintf("k%d", k))
+	}
+}
+
+func TestSitesFollowLevelsAndANewRuntime(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	for i := 0; i < 3; i++ {
+		l.Info("shaped", "n", i)
+	}
+	if err := Reconfigure(`{"level": "warn"}`); err != nil {
+		t.Fatal(err)
+	}
+	// Handle is called directly: slog.Logger would ask Enabled first.
+	r := record("shaped", slog.Int("n", 9))
+	if err := h.Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.records()); got != 3 {
+		t.Fatalf("%d records after the level went up, want 3", got)
+	}
+	// A new runtime: the handler binds a new C logger, with sites of its
+	// own; the old ones are freed with the old logger.
+	if err := Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startFile(t, "")
+	for i := 0; i < 3; i++ {
+		l.Info("shaped", "n", 10+i)
+	}
+	if n, _ := sitesOf(t, h); n != 1 {
+		t.Fatalf("sites = %d after the new runtime, want 1", n)
+	}
+	rs := s2.records()
+	if len(rs) != 3 {
+		t.Fatalf("%d records in the new runtime, want 3", len(rs))
+	}
+	want(t, rs[2], 12, "n")
+}
+
+func TestManyGoroutinesShareOneSite(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	const G, N = 16, 200
+	var wg sync.WaitGroup
+	for g := 0; g < G; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < N; i++ {
+				l.LogAttrs(context.Background(), slog.LevelInfo, "request handled",
+					slog.Int("g", g), slog.Int("i", i), slog.String("user", "alice"))
+			}
+		}(g)
+	}
+	wg.Wait()
+	if n, _ := sitesOf(t, h); n != 1 {
+		t.Fatalf("sites = %d, want 1", n)
+	}
+	rs := s.records()
+	if len(rs) != G*N {
+		t.Fatalf("%d records, want %d", len(rs), G*N)
+	}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		seen[fmt.Sprint(r["g"], "/", r["i"])] = true
+		want(t, r, "alice", "user")
+	}
+	if len(seen) != G*N {
+		t.Fatalf("%d distinct records, want %d", len(seen), G*N)
+	}
+}
