@@ -48,9 +48,12 @@ const (
 	// logger without and with bound attrs sees before it registers a site.
 	rootSightings  = 2
 	childSightings = 16
-	// siteTextMax bounds the text of a site record's values: with it no
-	// site record can be too large for the smallest ring (4 KiB, so
-	// 2 KiB frames), and the too-large path (cut and retry) stays keyed.
+	// siteTextMax bounds the text of a record that may go through a site:
+	// its message, keys and text values together. A site record holds
+	// only the values, but the same record keyed holds all of it, and
+	// with this bound neither can be too large for the smallest ring
+	// (4 KiB, so 2 KiB frames): the too-large path (cut and retry) is
+	// the keyed path's alone, and both paths write the same line.
 	siteTextMax = 1024
 )
 
@@ -166,7 +169,10 @@ func (s *sites) saw(l *C.ringlog_logger, sh *shape) {
 	p := cSiteNew(l, sh)
 	if p == nil {
 		// Refused (a runtime shut down meanwhile, say): the keyed path
-		// reports whatever is wrong.
+		// reports whatever is wrong. Asking again would fail again, for a
+		// malloc and a C call each time: this logger stops registering.
+		s.done.Store(true)
+		s.seen = nil
 		return
 	}
 	s.owned.mu.Lock()
@@ -211,13 +217,14 @@ func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (o
 	var sh shape
 	var vals [siteMax]slog.Value
 	sh.msg, sh.sev, sh.n = r.Message, Severity(r.Level), uint8(n)
-	i, plain, text := 0, true, 0
+	i, plain, text := 0, true, len(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		t, ok := siteKind(a.Value.Kind())
 		if !ok || a.Key == "" {
 			plain = false
 			return false
 		}
+		text += len(a.Key)
 		if t == C.RINGLOG_FIELD_STR {
 			text += len(a.Value.String())
 		}
@@ -267,7 +274,11 @@ func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (o
 	if tc != nil {
 		ctx = f.setTrace(tc)
 	}
-	rc := cLogSite(s.p, unixNano(r.Time), ctx, unsafe.Pointer(&vs[0]), n, f.err)
+	var vp unsafe.Pointer
+	if n > 0 {
+		vp = unsafe.Pointer(&vs[0])
+	}
+	rc := cLogSite(s.p, unixNano(r.Time), ctx, vp, n, f.err)
 	if rc != 0 {
 		err = newError("Handle", rc, f.errString())
 	}

@@ -26,6 +26,20 @@ func sitesOf(t *testing.T, h *Handler) (int, bool) {
 	return n, st.h.sites.done.Load()
 }
 
+// sitesAndRecords fails the test unless h's logger registered nSites
+// sites and nRecs records were written; it returns the records.
+func sitesAndRecords(t *testing.T, s *started, h *Handler, nSites, nRecs int) []map[string]any {
+	t.Helper()
+	if n, _ := sitesOf(t, h); n != nSites {
+		t.Fatalf("sites = %d, want %d", n, nSites)
+	}
+	rs := s.records()
+	if len(rs) != nRecs {
+		t.Fatalf("%d records, want %d", len(rs), nRecs)
+	}
+	return rs
+}
+
 // withoutStamp is a record without what differs between two records of
 // the same content.
 func withoutStamp(m map[string]any) string {
@@ -115,6 +129,43 @@ func TestARootLoggerRegistersAShapesSiteOnItsSecondRecord(t *testing.T) {
 	want(t, rs[3], "alice", "user")
 }
 
+func TestARecordWithNoAttrsGoesThroughItsSite(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	for i := 0; i < 3; i++ {
+		l.Info("no attrs")
+	}
+	rs := sitesAndRecords(t, s, h, 1, 3)
+	for _, r := range rs {
+		if ks := userKeys(r); len(ks) != 0 || r["msg"] != "no attrs" {
+			t.Errorf("record %s", jsonText(r))
+		}
+	}
+}
+
+// A long message makes the keyed record too large for a small ring: it is
+// cut and marked, with an error. The site path must not write it whole.
+func TestALongMessageStaysKeyedAndIsCutAsBefore(t *testing.T) {
+	s := startFile(t, `"ring_capacity": 65536`)
+	h := NewHandler(nil)
+	msg := strings.Repeat("m", 40000)
+	for i := 0; i < 3; i++ {
+		r := record(msg, slog.Int("n", i))
+		if err := h.Handle(context.Background(), r); err == nil {
+			t.Fatalf("record %d: no error for a record too large", i)
+		}
+	}
+	rs := sitesAndRecords(t, s, h, 0, 3)
+	for i, r := range rs {
+		want(t, r, true, "ringlog.truncated")
+		want(t, r, i, "n")
+		if m := r["msg"].(string); len(m) != cutLimit {
+			t.Errorf("record %d: message of %d bytes, want %d", i, len(m), cutLimit)
+		}
+	}
+}
+
 func TestRecordsASiteCannotHoldTakeTheKeyedPath(t *testing.T) {
 	s := startFile(t, "")
 	h := NewHandler(nil)
@@ -133,13 +184,7 @@ func TestRecordsASiteCannotHoldTakeTheKeyedPath(t *testing.T) {
 		l.Info("long", slog.String("s", long))
 		l.Info("many", many...)
 	}
-	if n, _ := sitesOf(t, h); n != 0 {
-		t.Fatalf("%d sites registered, want none", n)
-	}
-	rs := s.records()
-	if len(rs) != 21 {
-		t.Fatalf("%d records, want 21", len(rs))
-	}
+	rs := sitesAndRecords(t, s, h, 0, 21)
 	byMsg := map[string]map[string]any{}
 	for _, r := range rs {
 		byMsg[r["msg"].(string)] = r
@@ -220,13 +265,7 @@ func TestSitesFollowLevelsAndANewRuntime(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		l.Info("shaped", "n", 10+i)
 	}
-	if n, _ := sitesOf(t, h); n != 1 {
-		t.Fatalf("sites = %d after the new runtime, want 1", n)
-	}
-	rs := s2.records()
-	if len(rs) != 3 {
-		t.Fatalf("%d records in the new runtime, want 3", len(rs))
-	}
+	rs := sitesAndRecords(t, s2, h, 1, 3)
 	want(t, rs[2], 12, "n")
 }
 
@@ -247,13 +286,7 @@ func TestManyGoroutinesShareOneSite(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	if n, _ := sitesOf(t, h); n != 1 {
-		t.Fatalf("sites = %d, want 1", n)
-	}
-	rs := s.records()
-	if len(rs) != G*N {
-		t.Fatalf("%d records, want %d", len(rs), G*N)
-	}
+	rs := sitesAndRecords(t, s, h, 1, G*N)
 	seen := map[string]bool{}
 	for _, r := range rs {
 		seen[fmt.Sprint(r["g"], "/", r["i"])] = true

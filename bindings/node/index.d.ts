@@ -141,7 +141,8 @@ export interface LevelChanges {
 
 /**
  * Changes levels while the runtime runs, from an object or JSON text.
- * Loggers that set no level of their own follow at once; nothing restarts.
+ * Loggers that set no level of their own follow at once (on other worker
+ * threads, from their next written record); nothing restarts.
  * Throws naming any other key, a bad level or an unknown sink.
  */
 export function reconfigure(changes: LevelChanges | string): void;

@@ -55,7 +55,8 @@ function shutdown() {
  * Changes levels while the runtime runs, from an object or JSON text:
  * `level` (the default of loggers that set none), `levels` (per name
  * prefix; replaces the whole map) and `sinks` (`{app: {level: 'error'}}`).
- * Loggers that set no level of their own follow at once; nothing restarts.
+ * Loggers that set no level of their own follow at once (on other worker
+ * threads, from their next written record); nothing restarts.
  * Any other key throws, naming it.
  */
 function reconfigure(config) {

@@ -456,6 +456,19 @@ impl LevelChanges {
     pub fn parse(text: &str) -> Result<LevelChanges, Error> {
         parse(text)
     }
+
+    /// Adds `later`'s changes on top of these: a level or level map it
+    /// gives replaces this one's, and its sink levels replace theirs sink
+    /// by sink.
+    pub fn then(&mut self, later: LevelChanges) {
+        if later.level.is_some() {
+            self.level = later.level;
+        }
+        if later.levels.is_some() {
+            self.levels = later.levels;
+        }
+        self.sinks.extend(later.sinks);
+    }
 }
 
 #[cfg(test)]

@@ -5,15 +5,16 @@
 //! stopped at process exit by an `atexit` handler so that everything logged
 //! is written. After a shutdown, `init` may start a new one.
 
-use crate::config::Config;
+use crate::config::{Config, LevelChanges};
 use crate::error::Error;
 use crate::forklock::ForkLock;
 use crate::runtime::Runtime;
 use std::sync::Once;
 use std::time::Duration;
 
-/// The global runtime, its shutdown timeout, and the configuration text
-/// it was started from (a fork child starts its own runtime from it).
+/// The global runtime, its shutdown timeout, the configuration text it
+/// was started from and the level changes made since through
+/// [`reconfigure`] (a fork child starts its own runtime from both).
 static GLOBAL: ForkLock<Option<Global>> = ForkLock::new(None);
 static ATEXIT: Once = Once::new();
 
@@ -22,6 +23,7 @@ struct Global {
     rt: Runtime,
     timeout_ms: u64,
     config: Option<String>,
+    levels: Option<LevelChanges>,
 }
 
 extern "C" fn at_exit() {
@@ -65,10 +67,14 @@ pub(crate) fn after_fork() {
 /// opened.
 pub fn init(config: Option<&str>) -> Result<Runtime, Error> {
     let mut g = GLOBAL.lock();
-    init_locked(&mut g, config)
+    init_locked(&mut g, config, None)
 }
 
-fn init_locked(g: &mut Option<Global>, config: Option<&str>) -> Result<Runtime, Error> {
+fn init_locked(
+    g: &mut Option<Global>,
+    config: Option<&str>,
+    levels: Option<LevelChanges>,
+) -> Result<Runtime, Error> {
     if g.as_ref().is_some_and(|c| c.rt.is_forked()) {
         // Inherited through fork(): leaked, not dropped (its flusher thread
         // does not exist here, and nothing of it may touch the parent's
@@ -85,11 +91,16 @@ fn init_locked(g: &mut Option<Global>, config: Option<&str>) -> Result<Runtime, 
     let cfg = Config::load(config)?;
     let timeout_ms = cfg.shutdown_timeout_ms;
     let rt = Runtime::start(cfg)?;
+    if let Some(l) = &levels {
+        // They applied to the same configuration in the parent.
+        let _ = rt.reconfigure_levels(l.clone());
+    }
     crate::crash::global_started(&rt);
     *g = Some(Global {
         rt: rt.clone(),
         timeout_ms,
         config: config.map(str::to_owned),
+        levels,
     });
     register_atexit();
     Ok(rt)
@@ -103,14 +114,35 @@ fn init_locked(g: &mut Option<Global>, config: Option<&str>) -> Result<Runtime, 
 /// As [`init`].
 pub fn get_or_init() -> Result<Runtime, Error> {
     let mut g = GLOBAL.lock();
-    let config = match g.as_ref() {
+    let (config, levels) = match g.as_ref() {
         Some(cur) if !cur.rt.is_forked() => return Ok(cur.rt.clone()),
         // In a fork child the inherited runtime belongs to the parent:
-        // start a fresh one for the child, from the same configuration.
-        Some(cur) => cur.config.clone(),
-        None => None,
+        // start a fresh one for the child, from the same configuration
+        // and level changes.
+        Some(cur) => (cur.config.clone(), cur.levels.clone()),
+        None => (None, None),
     };
-    init_locked(&mut g, config.as_deref())
+    init_locked(&mut g, config.as_deref(), levels)
+}
+
+/// Changes the global runtime's levels ([`Runtime::reconfigure`]) and
+/// keeps the change, so that a fork child's runtime starts with it too.
+///
+/// # Errors
+/// [`Error::State`] when no runtime was started; otherwise as
+/// [`Runtime::reconfigure`].
+pub fn reconfigure(text: &str) -> Result<(), Error> {
+    let mut g = GLOBAL.lock();
+    let Some(cur) = g.as_mut() else {
+        return Err(Error::State("ringlog is not initialised".into()));
+    };
+    let ch = LevelChanges::parse(text)?;
+    cur.rt.reconfigure_levels(ch.clone())?;
+    match &mut cur.levels {
+        Some(l) => l.then(ch),
+        None => cur.levels = Some(ch),
+    }
+    Ok(())
 }
 
 /// The global runtime if one was started.

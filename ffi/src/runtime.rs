@@ -316,14 +316,12 @@ pub unsafe extern "C" fn ringlog_reconfigure(
         let Ok(text) = std::str::from_utf8(b) else {
             return fail(RINGLOG_E_CONFIG, format_args!("config: not UTF-8"));
         };
-        let Some(rt) = ringlog::global::get() else {
-            return fail(
+        match ringlog::global::reconfigure(text) {
+            Ok(()) => RINGLOG_OK,
+            Err(ringlog::Error::State(_)) => fail(
                 RINGLOG_E_STATE,
                 format_args!("ringlog_reconfigure: ringlog is not initialised"),
-            );
-        };
-        match rt.reconfigure(text) {
-            Ok(()) => RINGLOG_OK,
+            ),
             Err(e) => from_error(&e),
         }
     })

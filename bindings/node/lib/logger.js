@@ -43,7 +43,8 @@ let warnedNoRuntime = false;
 let warnedInternal = false;
 
 encode.setOnEmit((status, _generation, err) => {
-  // A new generation: the runtime was replaced (maybe by another thread).
+  // A new generation: the runtime was replaced, or the default levels
+  // changed (maybe by another thread).
   bumpEpoch();
   if (status === encode.ST_NO_RUNTIME && !warnedNoRuntime) {
     warnedNoRuntime = true;

@@ -13,7 +13,7 @@
 //! ```text
 //! 0..4    start   offset of the record         (written by JS)
 //! 4..8    end     offset just past the record  (written by JS)
-//! 8..12   generation of the runtime            (written by emit)
+//! 8..12   generation of the runtime and levels (written by emit)
 //! 12..16  status of the last record            (written by emit)
 //! ```
 //!
@@ -370,7 +370,7 @@ unsafe extern "C" fn emit(env: sys::napi_env, info: sys::napi_callback_info) -> 
         let buf = unsafe { std::slice::from_raw_parts(data, len) };
         let code = std::panic::catch_unwind(|| log_record(buf)).unwrap_or(status::PANIC);
         let mut out = [0u8; 8];
-        out[..4].copy_from_slice(&runtime::generation().to_le_bytes());
+        out[..4].copy_from_slice(&runtime::reported_generation().to_le_bytes());
         out[4..].copy_from_slice(&code.to_le_bytes());
         // SAFETY: `len >= HEADER` (checked at registration), so bytes 8..16
         // are in the buffer; `buf` is no longer used.

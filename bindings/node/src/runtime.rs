@@ -83,7 +83,11 @@ fn bump() -> u32 {
 /// As `ringlog::global::get_or_init`; the message is also kept for
 /// [`last_error`].
 pub(crate) fn runtime() -> Result<(u32, Runtime), Error> {
-    let mut st = state();
+    runtime_in(&mut state())
+}
+
+/// [`runtime`] under a lock of the state the caller already holds.
+fn runtime_in(st: &mut State) -> Result<(u32, Runtime), Error> {
     let g = generation();
     if let Some((pg, rt)) = &st.prepared {
         if *pg == g {
@@ -167,8 +171,10 @@ pub(crate) fn shutdown() -> Result<(), Error> {
 /// level or an unknown sink; nothing changes then.
 pub(crate) fn reconfigure(text: &str) -> Result<(), Error> {
     let ch = ringlog::config::LevelChanges::parse(text)?;
-    let (_, rt) = runtime()?;
+    // One lock for all of it, so a `configure` on another thread comes
+    // wholly before or after.
     let mut st = state();
+    let (_, rt) = runtime_in(&mut st)?;
     if st.config.is_none() {
         st.config = Some(Config::load(None)?);
     }
@@ -185,7 +191,23 @@ pub(crate) fn reconfigure(text: &str) -> Result<(), Error> {
             c.levels = m.0;
         }
     }
+    // Ordering: Relaxed, as for `GENERATION`: JS threads only compare it.
+    LEVELS.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// Bumped by [`reconfigure`]: the JS loggers' default levels changed.
+static LEVELS: AtomicU32 = AtomicU32::new(0);
+
+/// What `emit()` reports to JS as the generation: it changes when the
+/// runtime is replaced or the default levels change, and a JS thread that
+/// sees it change reads its loggers' default levels again (so worker
+/// threads follow a `reconfigure` made on another thread from their next
+/// record).
+#[inline]
+pub(crate) fn reported_generation() -> u32 {
+    // Ordering: Relaxed, see `LEVELS`.
+    generation().wrapping_add(LEVELS.load(Ordering::Relaxed))
 }
 
 /// Writes out the records of dead instances under `ring_dir` (default:

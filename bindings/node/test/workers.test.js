@@ -62,13 +62,17 @@ test('a worker ended by process.exit() or terminate() leaves every record writte
   assert.equal(recs.filter((r) => r.worker === 11).length, 3000);
 });
 
-test('configure in the main thread reaches loggers a worker made before', async () => {
-  const out = configureToFile(ringlog, { level: 'info' });
+/**
+ * A worker with a logger called `name` that logs 'info' and 'debug' each
+ * time it is sent 'log'; `log()` resolves once it did, `stop()` once the
+ * worker exited.
+ */
+async function levelWorker(name) {
   const w = new Worker(
     `
     const { parentPort } = require('worker_threads');
     const ringlog = require(${JSON.stringify(require.resolve('..'))});
-    const log = ringlog.logger({ name: 'late' });
+    const log = ringlog.logger({ name: ${JSON.stringify(name)} });
     parentPort.on('message', (m) => {
       if (m === 'log') { log.info('info'); log.debug('debug'); parentPort.postMessage('done'); }
       else process.exit(0);
@@ -78,15 +82,26 @@ test('configure in the main thread reaches loggers a worker made before', async 
     { eval: true },
   );
   await once(w, 'message');
-  w.postMessage('log');
-  await once(w, 'message');
+  return {
+    async log() {
+      w.postMessage('log');
+      await once(w, 'message');
+    },
+    async stop() {
+      w.postMessage('stop');
+      await once(w, 'exit');
+    },
+  };
+}
+
+test('configure in the main thread reaches loggers a worker made before', async () => {
+  const out = configureToFile(ringlog, { level: 'info' });
+  const w = await levelWorker('late');
+  await w.log();
   const out2 = configureToFile(ringlog, { level: 'debug' });
-  w.postMessage('log');
-  await once(w, 'message');
-  w.postMessage('log');
-  await once(w, 'message');
-  w.postMessage('stop');
-  await once(w, 'exit');
+  await w.log();
+  await w.log();
+  await w.stop();
   assert.deepEqual(
     (await flushed(ringlog, out)).map((r) => r.msg),
     ['info'],
@@ -96,5 +111,23 @@ test('configure in the main thread reaches loggers a worker made before', async 
   assert.deepEqual(
     (await flushed(ringlog, out2)).map((r) => r.msg),
     ['info', 'debug', 'info', 'debug'],
+  );
+});
+
+test('reconfigure in the main thread reaches a worker from its next record', async () => {
+  const out = configureToFile(ringlog, { level: 'info' });
+  const w = await levelWorker('w');
+  await w.log();
+  ringlog.reconfigure({ level: 'debug' });
+  await w.log();
+  ringlog.reconfigure({ level: 'warn' });
+  await w.log();
+  await w.log();
+  await w.stop();
+  // The info record after each change is written under the old level and
+  // tells the worker; the debug record right after follows the new one.
+  assert.deepEqual(
+    (await flushed(ringlog, out)).map((r) => r.msg),
+    ['info', 'info', 'debug', 'info'],
   );
 });

@@ -140,8 +140,11 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// record.
 #[pyfunction]
 fn reconfigure(py: Python<'_>, config: &str) -> PyResult<()> {
-    py.detach(|| ringlog::global::get_or_init()?.reconfigure(config))
-        .map_err(|e| runtime_error(&e))
+    py.detach(|| {
+        ringlog::global::get_or_init()?;
+        ringlog::global::reconfigure(config)
+    })
+    .map_err(|e| runtime_error(&e))
 }
 
 /// Writes out the records of dead ringlog instances (processes that were

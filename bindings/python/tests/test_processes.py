@@ -109,6 +109,32 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
 
 
+def test_levels_changed_at_run_time_carry_into_a_fork_child(records):
+    import os
+
+    ringlog.reconfigure({"level": "warn"})
+    log = ringlog.get_logger("kid")
+    pid = os.fork()
+    if pid == 0:
+        # The child starts its own runtime on its first record, from the
+        # parent's configuration and its level changes.
+        code = 0
+        try:
+            log.info("child info")
+            log.warning("child warning")
+            code = 0 if not log.is_enabled("info") else 3
+            ringlog.shutdown()
+        except BaseException:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    log.info("parent info")
+    log.warning("parent warning")
+    msgs = sorted(r["msg"] for r in records())
+    assert msgs == ["child warning", "parent warning"]
+
+
 def test_a_killed_process_records_are_recovered_at_the_next_start(tmp_path, monkeypatch):
     monkeypatch.delenv("RINGLOG_CONFIG", raising=False)
     kill_after_logging(tmp_path, 300)
