@@ -15,16 +15,24 @@ if ! command -v valgrind >/dev/null; then
     exit 1
   fi
 fi
-make -s lib >/dev/null
 mkdir -p build/bench
+if ! make -s lib >build/bench/callgrind-make.log 2>&1; then
+  cat build/bench/callgrind-make.log >&2
+  exit 1
+fi
 cc -O2 -g -Iinclude benches/callgrind/count.c build/lib/libringlog.a \
   -lpthread -ldl -lm -lrt -lutil -o build/bench/callgrind-count
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 for mode in keyed site; do
   case "$mode" in keyed) fn=ringlog_log ;; site) fn=ringlog_log_site ;; esac
-  valgrind --tool=callgrind --callgrind-out-file="$out/$mode.out" --toggle-collect="$fn" \
-    build/bench/callgrind-count "$mode" "$batches" >"$out/$mode.txt" 2>"$out/$mode.err"
+  if ! valgrind --tool=callgrind --callgrind-out-file="$out/$mode.out" --toggle-collect="$fn" \
+    build/bench/callgrind-count "$mode" "$batches" >"$out/$mode.txt" 2>"$out/$mode.err"; then
+    echo "run.sh: the $mode run failed:" >&2
+    cat "$out/$mode.txt" >&2
+    tail -5 "$out/$mode.err" >&2
+    exit 1
+  fi
   calls=$(awk '/^calls/ {print $2}' "$out/$mode.txt")
   ir=$(awk '/^summary:|^totals:/ {print $2; exit}' "$out/$mode.out")
   awk -v f="$fn" -v ir="$ir" -v n="$calls" 'BEGIN { printf "%-18s %8.1f instructions per call (%d calls)\n", f, ir / n, n }'

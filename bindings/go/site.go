@@ -4,7 +4,8 @@ package ringlog
 // float, bool, duration) has a shape: its message, its severity, and its
 // keys with their kinds. The second time a handler's C logger sees a
 // shape (the 16th for a logger with bound attrs, which a handler made per
-// request has: registering costs more than a keyed record), it registers
+// request has: registering writes the site's definition to the instance's
+// metadata file, so a site must be used more than once to pay), it registers
 // a ringlog call site for it (message and keys interned once,
 // `ringlog_site_new`); from then on a record of that shape
 // crosses into C as its values only (`ringlog_log_site_ctx`): no keys are
@@ -57,25 +58,14 @@ const (
 	siteTextMax = 1024
 )
 
-// shape is what makes two records the same call site.
+// shape is what makes two records the same call site. Places past n are
+// zero, so == compares two shapes (and a map keys on them).
 type shape struct {
 	msg   string
 	sev   uint8
 	n     uint8
 	kinds [siteMax]uint8
 	keys  [siteMax]string
-}
-
-func (a *shape) equal(b *shape) bool {
-	if a.n != b.n || a.sev != b.sev || a.kinds != b.kinds || a.msg != b.msg {
-		return false
-	}
-	for i := 0; i < int(a.n); i++ {
-		if a.keys[i] != b.keys[i] {
-			return false
-		}
-	}
-	return true
 }
 
 type site struct {
@@ -125,7 +115,7 @@ func (s *sites) find(sh *shape) *site {
 		return nil
 	}
 	for _, e := range *l {
-		if e.shape.equal(sh) {
+		if e.shape == *sh {
 			return e
 		}
 	}
@@ -145,8 +135,7 @@ func (s *sites) saw(l *C.ringlog_logger, sh *shape) {
 	}
 	c, ok := s.seen[*sh]
 	if !ok && len(s.seen) >= maxShapes {
-		s.done.Store(true)
-		s.seen = nil
+		s.stop()
 		return
 	}
 	if c+1 < s.need {
@@ -157,13 +146,12 @@ func (s *sites) saw(l *C.ringlog_logger, sh *shape) {
 		return
 	}
 	delete(s.seen, *sh)
-	var n int
+	var cur []*site
 	if l := s.list.Load(); l != nil {
-		n = len(*l)
+		cur = *l
 	}
-	if n >= maxSites {
-		s.done.Store(true)
-		s.seen = nil
+	if len(cur) >= maxSites {
+		s.stop()
 		return
 	}
 	p := cSiteNew(l, sh)
@@ -171,19 +159,21 @@ func (s *sites) saw(l *C.ringlog_logger, sh *shape) {
 		// Refused (a runtime shut down meanwhile, say): the keyed path
 		// reports whatever is wrong. Asking again would fail again, for a
 		// malloc and a C call each time: this logger stops registering.
-		s.done.Store(true)
-		s.seen = nil
+		s.stop()
 		return
 	}
 	s.owned.mu.Lock()
 	s.owned.ps = append(s.owned.ps, p)
 	s.owned.mu.Unlock()
-	next := make([]*site, 0, n+1)
-	if l := s.list.Load(); l != nil {
-		next = append(next, *l...)
-	}
-	next = append(next, &site{shape: *sh, p: p})
+	// The list only changes under s.mu, held here.
+	next := append(append(make([]*site, 0, len(cur)+1), cur...), &site{shape: *sh, p: p})
 	s.list.Store(&next)
+}
+
+// stop makes the logger stop looking for new shapes (s.mu held).
+func (s *sites) stop() {
+	s.done.Store(true)
+	s.seen = nil
 }
 
 // siteKind is the C field type a site stores a value of kind k as, and

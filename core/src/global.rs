@@ -138,10 +138,9 @@ pub fn reconfigure(text: &str) -> Result<(), Error> {
     };
     let ch = LevelChanges::parse(text)?;
     cur.rt.reconfigure_levels(ch.clone())?;
-    match &mut cur.levels {
-        Some(l) => l.then(ch),
-        None => cur.levels = Some(ch),
-    }
+    cur.levels
+        .get_or_insert_with(LevelChanges::default)
+        .then(ch);
     Ok(())
 }
 

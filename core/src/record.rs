@@ -62,6 +62,12 @@ pub mod tag {
     pub const ARRAY: u8 = 8;
 }
 
+/// True for the field types whose values vary in size (text and bytes).
+#[inline(always)]
+pub(crate) fn varies(t: u8) -> bool {
+    t == tag::STR || t == tag::BYTES
+}
+
 /// Size of the fixed part of a record body.
 pub(crate) const FIXED_LEN: usize = 32;
 /// Size of the optional trace-context part.
@@ -465,7 +471,7 @@ unsafe fn write_site_words<A: crate::site::ArgSource, const CRC: bool>(
     for (&t, v) in tags.iter().zip(values) {
         // `values_len` accepted every value; the contract of `ArgSource`
         // makes this second read give the same answer.
-        let var = t == tag::STR || t == tag::BYTES;
+        let var = varies(t);
         match v.arg(t) {
             Ok(Arg::Word(x)) if !var && t != tag::NULL => {
                 put!(if t == tag::BOOL { (x != 0) as u64 } else { x })

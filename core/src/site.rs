@@ -33,7 +33,7 @@ use crate::error::{Error, LogError};
 use crate::level::Level;
 use crate::logger::{Logger, LoggerInner};
 use crate::producer;
-use crate::record::{tag, RecordError, FLAG_SITE};
+use crate::record::{tag, varies, RecordError, FLAG_SITE};
 use crate::registry::{LoggerDef, SiteDef};
 use crate::value::Value;
 use std::sync::Arc;
@@ -274,37 +274,36 @@ pub(crate) fn values_len<A: ArgSource>(
     let mut n = site.fixed;
     if A::WORDS_ALWAYS_READ {
         for &index in site.var.iter() {
-            match values[index].arg(site.tags[index]) {
-                Ok(Arg::Bytes(s)) => {
-                    if s.len() > u32::MAX as usize {
-                        return Err(RecordError::TooMany);
-                    }
-                    n += 8 + s.len().div_ceil(8) * 8;
-                }
-                Ok(Arg::Word(_)) | Err(ArgError::WrongType) => {
-                    return Err(RecordError::ArgType { index })
-                }
-                Err(ArgError::NullPointer) => return Err(RecordError::NullValue { index }),
-            }
+            n += value_len(index, site.tags[index], &values[index])?;
         }
-        return Ok(n);
-    }
-    for (index, (&t, v)) in site.tags.iter().zip(values).enumerate() {
-        let var = t == tag::STR || t == tag::BYTES;
-        match v.arg(t) {
-            Ok(Arg::Bytes(s)) if var => {
-                if s.len() > u32::MAX as usize {
-                    return Err(RecordError::TooMany);
-                }
-                n += 8 + s.len().div_ceil(8) * 8;
-            }
-            Ok(Arg::Word(_)) if !var => {}
-            Ok(_) => return Err(RecordError::ArgType { index }),
-            Err(ArgError::NullPointer) => return Err(RecordError::NullValue { index }),
-            Err(ArgError::WrongType) => return Err(RecordError::ArgType { index }),
+    } else {
+        for (index, (&t, v)) in site.tags.iter().zip(values).enumerate() {
+            n += value_len(index, t, v)?;
         }
     }
     Ok(n)
+}
+
+/// The bytes value `index`, of field type `t`, adds to a site record
+/// beyond the site's fixed-size part: its length word and padded bytes
+/// for text and bytes, nothing for the others (counted in `fixed`).
+///
+/// # Errors
+/// The value cannot be read as `t`, or is too long.
+#[inline(always)]
+fn value_len<A: ArgSource>(index: usize, t: u8, v: &A) -> Result<usize, RecordError> {
+    let var = varies(t);
+    match v.arg(t) {
+        Ok(Arg::Bytes(s)) if var => {
+            if s.len() > u32::MAX as usize {
+                return Err(RecordError::TooMany);
+            }
+            Ok(8 + s.len().div_ceil(8) * 8)
+        }
+        Ok(Arg::Word(_)) if !var => Ok(0),
+        Ok(_) | Err(ArgError::WrongType) => Err(RecordError::ArgType { index }),
+        Err(ArgError::NullPointer) => Err(RecordError::NullValue { index }),
+    }
 }
 
 /// Appends one entry to a call-site key table: the value's type tag, a
@@ -397,7 +396,7 @@ impl Logger {
                 level,
                 fixed: tags.iter().map(|&t| fixed_size(t)).sum(),
                 var: (tags.iter().enumerate())
-                    .filter(|&(_, &t)| t == tag::STR || t == tag::BYTES)
+                    .filter(|&(_, &t)| varies(t))
                     .map(|(i, _)| i)
                     .collect(),
                 tags: tags.into_boxed_slice(),

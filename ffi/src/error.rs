@@ -95,6 +95,15 @@ pub(crate) fn from_log_error(e: &ringlog::LogError) -> ringlog_result {
     }
 }
 
+/// The result code of a log call: `RINGLOG_OK`, or the error's code
+/// (set as the thread's last error).
+pub(crate) fn log_result(r: Result<(), ringlog::LogError>) -> ringlog_result {
+    match r {
+        Ok(()) => RINGLOG_OK,
+        Err(e) => from_log_error(&e),
+    }
+}
+
 /// The calling thread's last error message.
 ///
 /// Returns a NUL-terminated string owned by ringlog, valid until the next

@@ -209,10 +209,7 @@ unsafe fn log_impl(
             format_args!("ringlog_log: fields is NULL but n_fields is {n}"),
         );
     };
-    match l.inner.log_with(lv, ts_ns, ctx, m, fs) {
-        Ok(()) => RINGLOG_OK,
-        Err(e) => from_log_error(&e),
-    }
+    log_result(l.inner.log_with(lv, ts_ns, ctx, m, fs))
 }
 
 /// Logs a record: message `msg` (`msg_len` bytes) and `n_fields`

@@ -175,21 +175,18 @@ pub(crate) fn reconfigure(text: &str) -> Result<(), Error> {
     // wholly before or after.
     let mut st = state();
     let (_, rt) = runtime_in(&mut st)?;
-    if st.config.is_none() {
-        st.config = Some(Config::load(None)?);
-    }
+    config_in(&mut st)?;
     rt.reconfigure_levels(ringlog::config::LevelChanges {
         level: None,
         levels: None,
         sinks: ch.sinks,
     })?;
-    if let Some(c) = st.config.as_mut() {
-        if let Some(l) = ch.level {
-            c.level = l;
-        }
-        if let Some(m) = ch.levels {
-            c.levels = m.0;
-        }
+    let c = config_in(&mut st)?;
+    if let Some(l) = ch.level {
+        c.level = l;
+    }
+    if let Some(m) = ch.levels {
+        c.levels = m.0;
     }
     // Ordering: Relaxed, as for `GENERATION`: JS threads only compare it.
     LEVELS.fetch_add(1, Ordering::Relaxed);
@@ -245,19 +242,25 @@ pub(crate) fn flush(timeout: Duration) -> Result<(), Error> {
 /// the runtime tries to start).
 pub(crate) fn level_for(name: &str) -> Level {
     let mut st = state();
-    if st.config.is_none() {
-        match Config::load(None) {
-            Ok(c) => st.config = Some(c),
-            Err(e) => {
-                st.last_error = Some(e.to_string());
-                return Level::INFO;
-            }
+    match config_in(&mut st) {
+        Ok(c) => c.level_for(name.as_bytes()),
+        Err(e) => {
+            st.last_error = Some(e.to_string());
+            Level::INFO
         }
     }
-    st.config
-        .as_ref()
-        .map(|c| c.level_for(name.as_bytes()))
-        .unwrap_or(Level::INFO)
+}
+
+/// The kept configuration, loaded from the environment when nobody
+/// configured one.
+///
+/// # Errors
+/// As [`Config::load`].
+fn config_in(st: &mut State) -> Result<&mut Config, Error> {
+    if st.config.is_none() {
+        st.config = Some(Config::load(None)?);
+    }
+    Ok(st.config.as_mut().expect("just set"))
 }
 
 /// The configured `shutdown_timeout_ms`, for the exit paths.
