@@ -127,3 +127,31 @@ func BenchmarkHandleUpToTheRing(b *testing.B) {
 		h.Handle(ctx, r)
 	}
 }
+
+// One C call that does nothing (ringlog_version): the cgo transition by
+// itself, which every record that reaches C pays once.
+func BenchmarkCgoCall(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		cNop()
+	}
+}
+
+// slog.Logger.LogAttrs over a handler that is enabled and does nothing:
+// slog's own cost per call (runtime.Callers, time.Now, the Record), paid
+// before any handler runs.
+func BenchmarkSlogNop(b *testing.B) {
+	l := slog.New(nopHandler{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		logAttrs(l, ctx, "alice")
+	}
+}
+
+type nopHandler struct{}
+
+func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h nopHandler) WithGroup(string) slog.Handler           { return h }

@@ -115,11 +115,25 @@ func (s *sites) find(sh *shape) *site {
 		return nil
 	}
 	for _, e := range *l {
-		if e.shape == *sh {
+		if e.shape.same(sh) {
 			return e
 		}
 	}
 	return nil
+}
+
+// same is a == b, comparing only the n keys in use (the places past n are
+// zero in both when the counts match) rather than all siteMax.
+func (a *shape) same(b *shape) bool {
+	if a.n != b.n || a.sev != b.sev || a.kinds != b.kinds || a.msg != b.msg {
+		return false
+	}
+	for i := 0; i < int(a.n); i++ {
+		if a.keys[i] != b.keys[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // saw notes a record of shape sh that has no site: when it is the

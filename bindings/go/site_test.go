@@ -296,3 +296,37 @@ func TestManyGoroutinesShareOneSite(t *testing.T) {
 		t.Fatalf("%d distinct records, want %d", len(seen), G*N)
 	}
 }
+
+// shape.same agrees with == (which the table of sightings keys on) for
+// shapes that differ in each part, including keys past a shorter count.
+func TestShapeSameIsEquality(t *testing.T) {
+	base := func() shape {
+		var s shape
+		s.msg, s.sev, s.n = "request handled", 9, 3
+		s.kinds = [siteMax]uint8{1, 2, 4}
+		s.keys = [siteMax]string{"user", "status", "latency_ms"}
+		return s
+	}
+	variants := []func(*shape){
+		func(*shape) {},
+		func(s *shape) { s.msg = "request failed" },
+		func(s *shape) { s.msg = strings.Clone(s.msg) }, // same text, other pointer
+		func(s *shape) { s.sev = 13 },
+		func(s *shape) { s.kinds[2] = 3 },
+		func(s *shape) { s.keys[1] = "code" },
+		func(s *shape) { s.keys[2] = strings.Clone(s.keys[2]) },
+		func(s *shape) { s.n, s.kinds[2], s.keys[2] = 2, 0, "" },
+		func(s *shape) { s.n, s.kinds[3], s.keys[3] = 4, 1, "id" },
+		func(s *shape) { s.n, s.kinds, s.keys = 0, [siteMax]uint8{}, [siteMax]string{} },
+	}
+	for i, vi := range variants {
+		for j, vj := range variants {
+			a, b := base(), base()
+			vi(&a)
+			vj(&b)
+			if got, want := a.same(&b), a == b; got != want {
+				t.Errorf("variants %d and %d: same = %v, == is %v", i, j, got, want)
+			}
+		}
+	}
+}
