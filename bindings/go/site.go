@@ -13,9 +13,13 @@ package ringlog
 // line written is the same.
 //
 // The table of a C logger's sites is read with one atomic load and a
-// scan (message strings from one place in the code are the same string,
-// so comparing them usually stops at the pointer); registering takes a
-// mutex and copies the table. A logger stops looking for new shapes after
+// scan for the first site with the record's message, level and attr
+// count (message strings from one place in the code are the same string,
+// so comparing them usually stops at the pointer); one walk over the
+// attrs then checks them against that site's keys and kinds while it
+// stores their values. Only a record that no site matches this way has
+// its whole shape built and looked up. Registering takes a mutex and
+// copies the table. A logger stops looking for new shapes after
 // seeing maxShapes different ones (a message built per record, say):
 // those records take the keyed path, as every record with a group, a
 // time, an Any or a LogValuer does, and every record of a handler with
@@ -212,15 +216,120 @@ func siteKind(k slog.Kind) (uint8, bool) {
 // site st's logger has registered; ok is false when the record must take
 // the keyed path (it may have registered the shape's site for the next
 // record).
+//
+// The usual record is matched in one walk over its attrs: the first site
+// with its message, level and attr count is taken as the candidate, and
+// each attr, checked against the candidate's key and kind, is stored
+// straight into the C values. Only when that fails (no candidate, or one
+// whose keys differ) is the record's whole shape built, looked up among
+// all the sites, and counted towards a new one.
 func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (ok bool, err error) {
 	n := r.NumAttrs()
 	tbl := st.h.sites
-	if n > siteMax || (tbl.done.Load() && tbl.list.Load() == nil) {
+	if n > siteMax {
 		return false, nil
 	}
+	sev := Severity(r.Level)
+	var s *site
+	if l := tbl.list.Load(); l != nil {
+		for _, e := range *l {
+			if int(e.shape.n) == n && e.shape.sev == sev && e.shape.msg == r.Message {
+				s = e
+				break
+			}
+		}
+	} else if tbl.done.Load() {
+		return false, nil
+	}
+	if s == nil {
+		if s = h.siteFor(st, r, n, sev); s == nil {
+			return false, nil
+		}
+	}
+	f := getFrame()
+	defer f.release() // see Handle
+	if !f.siteValues(&s.shape, r) {
+		// The candidate's keys or kinds are not r's: r may have another
+		// site with the same message, level and count.
+		other := h.siteFor(st, r, n, sev)
+		if other == nil || other == s {
+			return false, nil
+		}
+		s = other
+		f.ctextLen = 0 // the strings the failed pass copied
+		if !f.siteValues(&s.shape, r) {
+			return false, nil
+		}
+	}
+	var ctx *C.ringlog_trace_context
+	if tc != nil {
+		ctx = f.setTrace(tc)
+	}
+	var vp unsafe.Pointer
+	if n > 0 {
+		vp = unsafe.Pointer(f.base)
+	}
+	rc := cLogSite(s.p, unixNano(r.Time), ctx, vp, n, f.err)
+	if rc != 0 {
+		err = newError("Handle", rc, f.errString())
+	}
+	runtime.KeepAlive(st)
+	return true, err
+}
+
+// siteValues stores r's attrs in f's C values as site sh takes them, and
+// reports whether r has sh's shape (its message, level and attr count
+// are the caller's to check): each attr's key and kind are sh's, and the
+// text is within siteTextMax. Registered shapes have no empty key, so an
+// empty one never matches.
+func (f *frame) siteValues(sh *shape, r *slog.Record) bool {
+	n := int(sh.n)
+	vs := f.values(n)
+	i, match, text := 0, true, len(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		t, plain := siteKind(a.Value.Kind())
+		if !plain || t != sh.kinds[i] || a.Key != sh.keys[i] {
+			match = false
+			return false
+		}
+		text += len(a.Key)
+		v := &vs[i]
+		switch t {
+		case C.RINGLOG_FIELD_STR:
+			str := a.Value.String()
+			text += len(str)
+			v.v1 = uint64(len(str))
+			if len(str) > 0 && text <= siteTextMax {
+				v.v0 = uint64(f.strPtr(str))
+			}
+		case C.RINGLOG_FIELD_I64:
+			if a.Value.Kind() == slog.KindDuration {
+				v.v0 = uint64(int64(a.Value.Duration()))
+			} else {
+				v.v0 = uint64(a.Value.Int64())
+			}
+		case C.RINGLOG_FIELD_U64:
+			v.v0 = a.Value.Uint64()
+		case C.RINGLOG_FIELD_F64:
+			v.v0 = math.Float64bits(a.Value.Float64())
+		case C.RINGLOG_FIELD_BOOL:
+			if a.Value.Bool() {
+				v.v0 = 1
+			}
+		}
+		i++
+		return true
+	})
+	return match && i == n && text <= siteTextMax
+}
+
+// siteFor builds r's shape and returns its registered site, or nil when
+// r is not plain or its shape has no site yet (a sighting is counted
+// then, which may register one for the next record).
+func (h *Handler) siteFor(st *bindState, r *slog.Record, n int, sev uint8) *site {
+	tbl := st.h.sites
 	var sh shape
-	var vals [siteMax]slog.Value
-	sh.msg, sh.sev, sh.n = r.Message, Severity(r.Level), uint8(n)
+	sh.msg, sh.sev, sh.n = r.Message, sev, uint8(n)
 	i, plain, text := 0, true, len(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		t, ok := siteKind(a.Value.Kind())
@@ -232,62 +341,18 @@ func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (o
 		if t == C.RINGLOG_FIELD_STR {
 			text += len(a.Value.String())
 		}
-		sh.kinds[i], sh.keys[i], vals[i] = t, a.Key, a.Value
+		sh.kinds[i], sh.keys[i] = t, a.Key
 		i++
 		return true
 	})
 	if !plain || text > siteTextMax {
-		return false, nil
+		return nil
 	}
 	s := tbl.find(&sh)
 	if s == nil {
 		tbl.saw(st.h.p, &sh)
-		return false, nil
 	}
-	f := getFrame()
-	defer f.release() // see Handle
-	vs := f.values(n)
-	for j := 0; j < n; j++ {
-		v := &vs[j]
-		switch sh.kinds[j] {
-		case C.RINGLOG_FIELD_STR:
-			str := vals[j].String()
-			v.v1 = uint64(len(str))
-			if len(str) > 0 {
-				v.v0 = uint64(f.strPtr(str))
-			}
-		case C.RINGLOG_FIELD_I64:
-			if vals[j].Kind() == slog.KindDuration {
-				v.v0 = uint64(int64(vals[j].Duration()))
-			} else {
-				v.v0 = uint64(vals[j].Int64())
-			}
-		case C.RINGLOG_FIELD_U64:
-			v.v0 = vals[j].Uint64()
-		case C.RINGLOG_FIELD_F64:
-			v.v0 = math.Float64bits(vals[j].Float64())
-		case C.RINGLOG_FIELD_BOOL:
-			var b uint64
-			if vals[j].Bool() {
-				b = 1
-			}
-			v.v0 = b
-		}
-	}
-	var ctx *C.ringlog_trace_context
-	if tc != nil {
-		ctx = f.setTrace(tc)
-	}
-	var vp unsafe.Pointer
-	if n > 0 {
-		vp = unsafe.Pointer(&vs[0])
-	}
-	rc := cLogSite(s.p, unixNano(r.Time), ctx, vp, n, f.err)
-	if rc != 0 {
-		err = newError("Handle", rc, f.errString())
-	}
-	runtime.KeepAlive(st)
-	return true, err
+	return s
 }
 
 // value is a ringlog_value, byte for byte, with integer addresses as in

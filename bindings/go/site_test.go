@@ -330,3 +330,40 @@ func TestShapeSameIsEquality(t *testing.T) {
 		}
 	}
 }
+
+// Records with the same message, level and attr count but other keys or
+// kinds each get the site of their own shape, and one that matches a
+// site's keys but not its kinds, or is too long for a site, stays keyed.
+func TestRecordsSharingAMessageGetTheSiteOfTheirOwnShape(t *testing.T) {
+	s := startFile(t, "")
+	h := NewHandler(nil)
+	l := slog.New(h)
+	long := strings.Repeat("y", siteTextMax)
+	const rounds = 4
+	for i := 0; i < rounds; i++ {
+		l.Info("m", "user", "alice", "status", 200+i)
+		l.Info("m", "user", "bob", "code", 7)
+		l.Info("m", "user", "carol", "status", "ok")
+		l.Info("m", "user", "dave", "status", []int{i})
+		l.Info("m", "user", long, "status", 1)
+	}
+	rs := sitesAndRecords(t, s, h, 3, 5*rounds)
+	for i := 0; i < rounds; i++ {
+		r := rs[5*i : 5*i+5]
+		want(t, r[0], "alice", "user")
+		want(t, r[0], 200+i, "status")
+		want(t, r[1], "bob", "user")
+		want(t, r[1], 7, "code")
+		want(t, r[2], "carol", "user")
+		want(t, r[2], "ok", "status")
+		want(t, r[3], "dave", "user")
+		want(t, r[3], []int{i}, "status")
+		want(t, r[4], long, "user")
+		want(t, r[4], 1, "status")
+		for j, rec := range r {
+			if ks := userKeys(rec); len(ks) != 2 {
+				t.Errorf("round %d, record %d: keys %v", i, j, ks)
+			}
+		}
+	}
+}

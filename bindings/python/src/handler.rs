@@ -12,7 +12,7 @@
 use crate::convert::{self, Field, FieldValue, OwnedValue};
 use crate::logger::PyLogger;
 use crate::{severity_of, trace};
-use pyo3::exceptions::{PyException, PyRecursionError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyOverflowError, PyRecursionError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -92,7 +92,19 @@ fn emit_record<'py>(
                 .cast_into::<PyLogger>()?
         }
     };
-    let levelno: i64 = parts.levelno.extract()?;
+    // Any int is a level to the stdlib: one beyond 64 bits is the highest
+    // (or lowest) there is.
+    let levelno: i64 = match parts.levelno.extract() {
+        Ok(n) => n,
+        Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+            if parts.levelno.gt(0)? {
+                i64::MAX
+            } else {
+                i64::MIN
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let level = Level::from_number(severity_of(levelno)).unwrap_or(Level::INFO);
     let core = log.get().resolve(py)?;
     if !core.enabled(level) {
@@ -207,11 +219,11 @@ impl<'py> Parts<'py> {
         attrs: &Bound<'py, PyDict>,
         standard: &Bound<'py, PyFrozenSet>,
     ) -> PyResult<Self> {
-        // Only a str subclass key's `__hash__` or `__eq__` (in `contains`)
-        // could run Python code during the walk; if it changed the dict,
-        // the iterator would stop with an error, not read freed memory.
+        // A str subclass key's `__hash__` or `__eq__` (in `contains`)
+        // could run Python code during the walk and change the dict, which
+        // its iterator reports with a panic: the walk goes over a copy.
         let mut extra = SmallVec::new();
-        for (k, v) in attrs.iter() {
+        for (k, v) in attrs.copy()?.iter() {
             if !standard.contains(&k)? {
                 extra.push((k, v));
             }
@@ -500,7 +512,7 @@ unsafe extern "C" fn handle_entry(
         let record = unsafe { Bound::from_borrowed_ptr(py, record) };
         // The usual path drops Python objects (errors, evicted shapes):
         // see `logger::release`.
-        Python::attach(|_| h.handle(py, record).map(Bound::into_ptr))
+        crate::logger::attached(|| h.handle(py, record).map(Bound::into_ptr))
     };
     // SAFETY: CPython calls a method with the GIL held.
     unsafe { crate::logger::raw_method(body) }
@@ -622,6 +634,17 @@ impl Handle {
                 ffi::PyErr_Clear();
                 return false;
             }
+            // `emit` or `filter` set on the instance: the usual path hands
+            // the record to the class's Python `handle`, which calls them.
+            for name in [intern!(py, "emit"), intern!(py, "filter")] {
+                if !ffi::PyDict_GetItemWithError(d.as_ptr(), name.as_ptr()).is_null() {
+                    return false;
+                }
+                if !ffi::PyErr_Occurred().is_null() {
+                    ffi::PyErr_Clear();
+                    return false;
+                }
+            }
         }
         true
     }
@@ -634,6 +657,17 @@ impl Handle {
     ) -> PyResult<Bound<'py, PyAny>> {
         let h = self.handler.bind(py);
         let dict = self.instance_dict(py);
+        // An `emit` or `filter` set on the instance (a mock, say) is to be
+        // honoured: the class's Python `handle` calls them (and takes the
+        // handler lock around an `emit` that is not ringlog's).
+        if let Some(d) = dict.as_ref() {
+            if d.contains(intern!(py, "emit"))? || d.contains(intern!(py, "filter"))? {
+                return h
+                    .get_type()
+                    .getattr(intern!(py, "handle"))?
+                    .call1((h, &record));
+            }
+        }
         let mut record = record;
         let mut rv = PyBool::new(py, true).to_owned().into_any();
         if self

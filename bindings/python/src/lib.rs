@@ -191,7 +191,8 @@ pub(crate) fn severity_of(levelno: i64) -> u8 {
     if levelno <= 0 {
         1
     } else if levelno >= 50 {
-        (21 + (levelno - 50) * 4 / 10).min(24) as u8
+        // Clamped first: (levelno - 50) * 4 would overflow for huge levels.
+        (21 + (levelno.min(100) - 50) * 4 / 10).min(24) as u8
     } else {
         (1 + 4 * (levelno / 10) + (levelno % 10) * 4 / 10) as u8
     }

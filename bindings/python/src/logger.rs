@@ -441,7 +441,7 @@ impl PyLogger {
         }
         // The keyed path may drop Python objects (errors of conversions
         // that fall back to repr, say): see `release`.
-        Python::attach(|_| keyed_call(py, &l, level, &msg, names.as_ref(), &argv[nargs..]))
+        attached(|| keyed_call(py, &l, level, &msg, names.as_ref(), &argv[nargs..]))
     }
 }
 
@@ -732,7 +732,9 @@ impl PyLogger {
                         kinds: kinds.into(),
                     });
                     drop(c);
-                    release(evicted);
+                    if evicted.is_some() {
+                        release(evicted);
+                    }
                     return Ok(None);
                 }
             }
@@ -775,7 +777,23 @@ impl PyLogger {
 /// `Python::attach` (which finds the GIL held and only counts it), each
 /// goes at once.
 pub(crate) fn release<T>(held: T) {
-    Python::attach(|_| drop(held));
+    attached(|| drop(held));
+}
+
+/// Runs `f` inside `Python::attach` (see [`release`]), or directly when
+/// pyo3 will not attach: while the interpreter finalizes (a record logged
+/// from a `__del__` at exit, say), `attach` would panic. Objects dropped
+/// then wait in pyo3's queue, which no longer matters.
+pub(crate) fn attached<R>(f: impl FnOnce() -> R) -> R {
+    let mut f = Some(f);
+    if let Some(Some(r)) = Python::try_attach(|_| f.take().map(|f| f())) {
+        return r;
+    }
+    match f.take() {
+        Some(f) => f(),
+        // `try_attach` returns None only without running the closure.
+        None => unreachable!("the closure ran but returned nothing"),
+    }
 }
 
 /// A new reference to an object the caller keeps alive.

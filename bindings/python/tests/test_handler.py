@@ -454,3 +454,115 @@ def test_names_are_remembered_only_for_records_written_through_a_site(stdlog, re
     assert handle._remembered() == 1
     out = records()
     assert [r["msg"] for r in out] == [f"rebuilt {i}" for i in range(20)] + ["from here"] * 3
+
+
+def test_logging_while_the_interpreter_finalizes_raises_nothing_and_is_written(tmp_path):
+    # A __del__ run by the final collection logs through paths that leave
+    # the fast path (a record with args, a direct keyed call):
+    # nothing may escape, and the records are still written.
+    from conftest import read_records, run_script
+
+    done = run_script(
+        tmp_path,
+        """
+        import logging, sys
+        import ringlog
+        lg = logging.getLogger("fin")
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+        lg.addHandler(ringlog.Handler())
+        d = ringlog.get_logger("fin.direct")
+        # As in a program that logged before it ends (a first record at
+        # finalization may find the modules it needs already gone, and is
+        # then reported through handleError, as the stdlib's would be).
+        lg.info("started")
+        err = sys.stderr
+        class C:
+            def __del__(self):
+                try:
+                    lg.info("closing %s", "conn")
+                    d.info("bye", items=[1])
+                except BaseException as e:
+                    print("ESCAPED", repr(e), file=err)
+        c = C()
+        c.self = c
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ESCAPED" not in done.stderr and "panicked" not in done.stderr, done.stderr
+    got = {r["msg"]: r for r in read_records(tmp_path / "out.log")}
+    assert "closing conn" in got and got["bye"]["items"] == [1], got
+
+
+def test_emit_or_filter_set_on_the_instance_is_honoured(stdlog, records):
+    logger, handler = stdlog
+    for _ in range(3):  # the shape's site exists: the fast path would take it
+        logger.info("seen", extra={"n": 1})
+    seen = []
+    handler.emit = seen.append
+    logger.info("seen", extra={"n": 2})
+    del handler.emit
+    handler.filter = lambda r: False
+    logger.info("seen", extra={"n": 3})
+    del handler.filter
+    logger.info("seen", extra={"n": 4})
+    assert [r.n for r in seen] == [2]
+    assert [r["n"] for r in records()] == [1, 1, 1, 4]
+
+
+def test_an_overriding_emit_runs_under_the_handler_lock(stdlog, records):
+    logger, usual = stdlog
+    owned = []
+
+    class Sub(ringlog.Handler):
+        def emit(self, record):
+            owned.append(self.lock._is_owned())
+            super().emit(record)
+
+    log_through(logger, usual, Sub(), "locked")
+    assert owned == [True]
+    assert [r["msg"] for r in records()] == ["locked"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="taskName is a LogRecord attribute from 3.12")
+def test_task_name_is_an_extra_key_before_3_12(stdlog, records):
+    logger, _ = stdlog
+    logger.info("task", extra={"taskName": "t1"})
+    assert records()[0]["taskName"] == "t1"
+
+
+def test_levels_beyond_64_bits_are_the_highest_or_lowest(stdlog, records):
+    logger, handler = stdlog
+    errors = []
+    handler.handleError = lambda r: errors.append(sys.exc_info()[1])
+    for n in (2**62, 2**70):
+        logger.log(n, "huge")
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "tiny", (), None)
+    rec.levelno = -(2**70)
+    handler.handle(rec)
+    assert errors == []
+    assert [r["level"] for r in records()] == ["fatal4", "fatal4", "trace"]
+
+
+def test_a_key_whose_hash_changes_the_record_goes_to_handle_error(stdlog, records):
+    logger, handler = stdlog
+    errors = []
+    handler.handleError = lambda r: errors.append(sys.exc_info()[1])
+    current = []
+
+    class Key(str):
+        def __hash__(self):
+            if current:
+                current[0].__dict__["late%d" % len(current[0].__dict__)] = 1
+            return str.__hash__(self)
+
+        def __eq__(self, other):
+            return str.__eq__(self, other)
+
+    rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "odd key", (), None)
+    rec.__dict__[Key("weird")] = 1
+    current.append(rec)
+    handler.handle(rec)  # must not raise
+    current.clear()
+    got = records()
+    assert errors == [] and len(got) == 1 and got[0]["weird"] == 1, (errors, got)

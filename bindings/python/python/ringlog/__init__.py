@@ -135,7 +135,7 @@ def current_trace_context() -> Optional[TraceContext]:
 # The attributes every LogRecord has; all others came from `extra=`.
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None))
-) | {"message", "asctime", "taskName"}
+) | {"message", "asctime"}
 
 
 class Handler(logging.Handler):
@@ -172,12 +172,22 @@ class Handler(logging.Handler):
             self.handle = _ringlog._Handle(self, self._loggers, _STANDARD_ATTRS, _handle_error).handle  # type: ignore[method-assign]
 
     def handle(self, record: logging.LogRecord) -> Any:
-        # The handler lock is not needed: the ringlog call is thread-safe.
         rv = self.filter(record)
         if isinstance(rv, logging.LogRecord):
             record = rv
         if rv:
-            self.emit(record)
+            if type(self).emit is Handler.emit and "emit" not in self.__dict__:
+                # ringlog's own emit needs no handler lock: the ringlog
+                # call is thread-safe.
+                self.emit(record)
+            else:
+                # Another emit (a subclass's, or one set on the instance)
+                # runs under the lock, as logging.Handler.handle does.
+                self.acquire()
+                try:
+                    self.emit(record)
+                finally:
+                    self.release()
         return rv
 
     def emit(self, record: logging.LogRecord) -> None:
