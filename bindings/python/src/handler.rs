@@ -61,8 +61,8 @@ fn emit_record<'py>(
     standard: &Bound<'py, PyFrozenSet>,
     call_site: bool,
 ) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyLogger>)>> {
-    let plain = record.get_type().is(log_record_type(py)?);
-    let attrs = if plain {
+    let exact = record.get_type().is(log_record_type(py)?);
+    let attrs = if exact {
         // `LogRecord` keeps its attributes in a plain instance dict.
         generic_dict(py, record.as_ptr())?
     } else {
@@ -70,15 +70,17 @@ fn emit_record<'py>(
             .getattr(intern!(py, "__dict__"))?
             .cast_into::<PyDict>()?
     };
-    let found = if plain {
+    let found = if exact {
         plain_parts(py, &attrs, standard)
     } else {
         None
     };
-    let parts = match found {
+    let mut parts = match found {
         Some(p) => p,
-        None => Parts::read(py, record, plain, &attrs, standard)?,
+        None => Parts::read(py, record, exact, &attrs, standard)?,
     };
+    // A patched `LogRecord.getMessage` is called, as for a subclass's own.
+    parts.plain = parts.plain && stock_get_message(py);
     let log = match loggers.get_item(&parts.name)? {
         Some(l) => l.cast_into::<PyLogger>()?,
         None => {
@@ -121,6 +123,7 @@ fn emit_record<'py>(
     if plain_msg
         && !call_site
         && parts.exc_info.is_none()
+        && parts.exc_text.is_none()
         && parts.stack_info.is_none()
         && log
             .get()
@@ -169,6 +172,17 @@ fn emit_record<'py>(
                 );
             }
         }
+    } else if parts.exc_text.is_truthy()? {
+        // No exception, but its text (from a record that was pickled, or
+        // made by `makeLogRecord`): what the stdlib's Formatter prints.
+        set(
+            &mut fields,
+            "exception",
+            FieldValue::Group(vec![Field {
+                key: Cow::Borrowed("traceback"),
+                value: convert::value(&parts.exc_text, 0, &mut Vec::new()),
+            }]),
+        );
     }
     if parts.stack_info.is_truthy()? {
         set(
@@ -199,6 +213,9 @@ struct Parts<'py> {
     msg: Bound<'py, PyAny>,
     args: Bound<'py, PyAny>,
     exc_info: Bound<'py, PyAny>,
+    /// The traceback text a formatter (or the sender of a pickled record)
+    /// left, written when there is no `exc_info`.
+    exc_text: Bound<'py, PyAny>,
     stack_info: Bound<'py, PyAny>,
     /// Whether `msg` and `args` are a plain `LogRecord`'s (no subclass
     /// `getMessage` to honour).
@@ -235,6 +252,7 @@ impl<'py> Parts<'py> {
             msg: record.getattr(intern!(py, "msg"))?,
             args: record.getattr(intern!(py, "args"))?,
             exc_info: record.getattr(intern!(py, "exc_info"))?,
+            exc_text: record.getattr(intern!(py, "exc_text"))?,
             stack_info: record.getattr(intern!(py, "stack_info"))?,
             plain,
             extra,
@@ -258,9 +276,10 @@ const WANTED_NAMES: [&str; WANTED] = [
     "msg",
     "args",
     "exc_info",
+    "exc_text",
     "stack_info",
 ];
-const WANTED: usize = 7;
+const WANTED: usize = 8;
 
 static LAYOUT: PyOnceLock<Option<Layout>> = PyOnceLock::new();
 
@@ -399,7 +418,7 @@ fn plain_parts<'py>(
     // SAFETY: each pointer is a live borrowed reference from the walk (no
     // Python code has run since); `from_borrowed_ptr` takes a new one.
     let own = |p: *mut ffi::PyObject| unsafe { Bound::from_borrowed_ptr(py, p) };
-    let [name, levelno, created, msg, args, exc_info, stack_info] = w.wanted.map(own);
+    let [name, levelno, created, msg, args, exc_info, exc_text, stack_info] = w.wanted.map(own);
     let extra = w
         .keys
         .iter()
@@ -413,6 +432,7 @@ fn plain_parts<'py>(
         msg,
         args,
         exc_info,
+        exc_text,
         stack_info,
         plain: true,
         extra,
@@ -506,7 +526,9 @@ unsafe extern "C" fn handle_entry(
         let handle = slf.cast::<Handle>()?;
         let h = handle.get();
         if h.fast(py, record) {
-            return Ok(PyBool::new(py, true).to_owned().into_ptr());
+            // SAFETY: `record` is live for the call (CPython's argument).
+            let record = unsafe { Borrowed::from_ptr(py, record) };
+            return Ok(passed(py, &record).into_ptr());
         }
         // SAFETY: as above.
         let record = unsafe { Bound::from_borrowed_ptr(py, record) };
@@ -550,7 +572,10 @@ impl Handle {
             return false;
         };
         // SAFETY: `record` is a live object (the caller's).
-        if unsafe { ffi::Py_TYPE(record) } != lr.as_type_ptr() || !self.plain_state(py) {
+        if unsafe { ffi::Py_TYPE(record) } != lr.as_type_ptr()
+            || !self.plain_state(py)
+            || !stock_get_message(py)
+        {
             return false;
         }
         let Ok(attrs) = generic_dict(py, record) else {
@@ -563,7 +588,7 @@ impl Handle {
         if !walk_plain(py, &attrs, None, &mut w) {
             return false;
         }
-        let [name, levelno, created, msg, args, exc_info, stack_info] = w.wanted;
+        let [name, levelno, created, msg, args, exc_info, exc_text, stack_info] = w.wanted;
         // Every pointer is a live borrowed reference from the walk (no
         // Python code has run since); only types and values are read.
         // SAFETY: as just said; the GIL is held.
@@ -571,6 +596,7 @@ impl Handle {
             let none = ffi::Py_None();
             let str_type = std::ptr::addr_of_mut!(ffi::PyUnicode_Type);
             if exc_info != none
+                || exc_text != none
                 || stack_info != none
                 || ffi::Py_TYPE(msg) != str_type
                 || ffi::Py_TYPE(name) != str_type
@@ -669,7 +695,7 @@ impl Handle {
             }
         }
         let mut record = record;
-        let mut rv = PyBool::new(py, true).to_owned().into_any();
+        let mut rv = passed(py, &record);
         if self
             .attr(dict.as_ref(), intern!(py, "filters"))?
             .is_truthy()?
@@ -785,6 +811,46 @@ fn set<'a>(fields: &mut SmallVec<[Field<'a>; INLINE]>, key: &'static str, value:
             key: Cow::Borrowed(key),
             value,
         }),
+    }
+}
+
+/// Whether `LogRecord.getMessage` is the stdlib's own function (nobody has
+/// patched the class since the handler first looked): only then is a plain
+/// record's message its `msg` when it has no arguments. The function seen
+/// first is kept as the stock one if it is `logging`'s
+/// `LogRecord.getMessage`; one patched in before that is never taken for
+/// it. Runs no Python code: a function looked up on a class with the
+/// plain metaclass is the function itself.
+fn stock_get_message(py: Python<'_>) -> bool {
+    static STOCK: PyOnceLock<Option<Py<PyAny>>> = PyOnceLock::new();
+    let Ok(lr) = log_record_type(py) else {
+        return false;
+    };
+    let Ok(now) = lr.getattr(intern!(py, "getMessage")) else {
+        return false;
+    };
+    let stock = STOCK.get_or_init(py, || {
+        let named = |attr: &str, want: &str| {
+            now.getattr(attr)
+                .ok()
+                .and_then(|v| v.extract::<String>().ok())
+                .is_some_and(|v| v == want)
+        };
+        (named("__module__", "logging") && named("__qualname__", "LogRecord.getMessage"))
+            .then(|| now.clone().unbind())
+    });
+    stock.as_ref().is_some_and(|f| f.is(&now))
+}
+
+/// What `handle` returns for a record that no filter stopped, as the
+/// stdlib's does: the record from Python 3.12 on (where `Filterer.filter`
+/// returns it), `True` before.
+fn passed<'py>(py: Python<'py>, record: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    static RETURNS_RECORD: PyOnceLock<bool> = PyOnceLock::new();
+    if *RETURNS_RECORD.get_or_init(py, || py.version_info() >= (3, 12)) {
+        record.clone()
+    } else {
+        PyBool::new(py, true).to_owned().into_any()
     }
 }
 

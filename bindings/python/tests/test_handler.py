@@ -566,3 +566,44 @@ def test_a_key_whose_hash_changes_the_record_goes_to_handle_error(stdlog, record
     current.clear()
     got = records()
     assert errors == [] and len(got) == 1 and got[0]["weird"] == 1, (errors, got)
+
+
+def test_handle_returns_what_the_stdlibs_handle_returns(stdlog, records):
+    import io
+
+    logger, handler = stdlog
+    for i in range(4):  # the usual path, then the fast one
+        rec = logger.makeRecord("stdlib.test", logging.INFO, __file__, 1, "ret", (), None, extra={"i": i})
+        expected = logging.StreamHandler(io.StringIO()).handle(rec)
+        got = handler.handle(rec)
+        assert (got is rec) == (expected is rec) and got, (i, got, expected)
+    assert len(records()) == 4
+
+
+def test_a_patched_get_message_is_called_for_every_record(stdlog, records, monkeypatch):
+    logger, _ = stdlog
+    for _ in range(3):  # the shape's site exists: the fast path would take it
+        logger.info("plain", extra={"n": 1})
+    stock = logging.LogRecord.getMessage
+    monkeypatch.setattr(logging.LogRecord, "getMessage", lambda self: "P:" + stock(self))
+    logger.info("plain", extra={"n": 2})
+    logger.info("with %s", "args")
+    monkeypatch.undo()
+    logger.info("plain", extra={"n": 3})
+    got = [r["msg"] for r in records()]
+    assert got == ["plain"] * 3 + ["P:plain", "P:with args", "plain"]
+
+
+def test_exception_text_without_exc_info_is_written(stdlog, records):
+    # A record rebuilt from a pickled one (SocketHandler, QueueHandler in
+    # another process) carries its traceback only as exc_text.
+    _, handler = stdlog
+    text = "Traceback (most recent call last):\nValueError: x"
+    for _ in range(3):
+        rec = logging.makeLogRecord(
+            {"name": "stdlib.test", "msg": "remote failure", "levelno": logging.ERROR, "exc_text": text}
+        )
+        handler.handle(rec)
+    got = records()
+    assert len(got) == 3
+    assert all(r["exception"] == {"traceback": text} for r in got), got
