@@ -726,6 +726,11 @@ impl Handle {
             Ok(Some((name, log))) => self.remember(name, log),
             Ok(None) => {}
             Err(e) => {
+                // Normalized by CPython (restore, then fetch): pyo3's own
+                // normalizing of an error made in Rust attaches, which it
+                // refuses (with a panic) while the interpreter finalizes.
+                e.restore(py);
+                let e = PyErr::fetch(py);
                 if !e.is_instance_of::<PyException>(py) || e.is_instance_of::<PyRecursionError>(py)
                 {
                     return Err(e);
@@ -817,9 +822,9 @@ fn set<'a>(fields: &mut SmallVec<[Field<'a>; INLINE]>, key: &'static str, value:
 /// Whether `LogRecord.getMessage` is the stdlib's own function (nobody has
 /// patched the class since the handler first looked): only then is a plain
 /// record's message its `msg` when it has no arguments. The function seen
-/// first is kept as the stock one if it is `logging`'s
-/// `LogRecord.getMessage`; one patched in before that is never taken for
-/// it. Runs no Python code: a function looked up on a class with the
+/// first is kept as the stock one if its code is `logging`'s own
+/// `getMessage` and it wraps nothing; one patched in before that (a
+/// `functools.wraps` wrapper included) is never taken for it. Runs no Python code: a function looked up on a class with the
 /// plain metaclass is the function itself.
 fn stock_get_message(py: Python<'_>) -> bool {
     static STOCK: PyOnceLock<Option<Py<PyAny>>> = PyOnceLock::new();
@@ -830,14 +835,28 @@ fn stock_get_message(py: Python<'_>) -> bool {
         return false;
     };
     let stock = STOCK.get_or_init(py, || {
-        let named = |attr: &str, want: &str| {
-            now.getattr(attr)
+        let text = |obj: &Bound<'_, PyAny>, attr: &str| {
+            obj.getattr(attr)
                 .ok()
                 .and_then(|v| v.extract::<String>().ok())
-                .is_some_and(|v| v == want)
         };
-        (named("__module__", "logging") && named("__qualname__", "LogRecord.getMessage"))
-            .then(|| now.clone().unbind())
+        // Its code is `logging`'s own (a `functools.wraps` wrapper copies
+        // the names, not the code) and it wraps nothing.
+        let logging_file = py
+            .import("logging")
+            .ok()
+            .and_then(|m| text(m.as_any(), "__file__"));
+        let code = now.getattr("__code__").ok();
+        let own_code = code.as_ref().is_some_and(|c| {
+            text(c, "co_name").as_deref() == Some("getMessage")
+                && logging_file.is_some()
+                && text(c, "co_filename") == logging_file
+        });
+        let wraps = now.hasattr("__wrapped__").unwrap_or(true);
+        (own_code
+            && !wraps
+            && text(&now, "__qualname__").as_deref() == Some("LogRecord.getMessage"))
+        .then(|| now.clone().unbind())
     });
     stock.as_ref().is_some_and(|f| f.is(&now))
 }

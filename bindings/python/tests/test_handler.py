@@ -607,3 +607,68 @@ def test_exception_text_without_exc_info_is_written(stdlog, records):
     got = records()
     assert len(got) == 3
     assert all(r["exception"] == {"traceback": text} for r in got), got
+
+
+def test_an_error_made_in_rust_at_finalization_goes_to_handle_error(tmp_path):
+    # The runtime cannot start (its ring directory cannot be made), so
+    # every record fails with an error made in Rust, also the one logged
+    # from a __del__ at finalization: handleError reports it, nothing
+    # escapes.
+    from conftest import run_script
+
+    done = run_script(
+        tmp_path,
+        """
+        import json, os, sys
+        os.environ["RINGLOG_CONFIG"] = json.dumps(
+            {"ring_dir": "/proc/no-such-dir/rings", "sinks": {"out": {"type": "file", "path": "out.log"}}}
+        )
+        import logging
+        import ringlog
+        lg = logging.getLogger("fin")
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+        lg.addHandler(ringlog.Handler())
+        lg.info("started")
+        err = sys.stderr
+        class C:
+            def __del__(self):
+                try:
+                    lg.info("closing")
+                    print("NOTHING ESCAPED", file=err)
+                except BaseException as e:
+                    print("ESCAPED", type(e).__name__, file=err)
+        c = C()
+        c.self = c
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "NOTHING ESCAPED" in done.stderr and "ESCAPED " not in done.stderr, done.stderr
+    assert done.stderr.count("--- Logging error ---") == 2, done.stderr
+
+
+def test_a_get_message_patched_with_wraps_before_the_first_record_is_called(tmp_path):
+    from conftest import read_records, run_script
+
+    done = run_script(
+        tmp_path,
+        """
+        import functools, logging
+        stock = logging.LogRecord.getMessage
+        @functools.wraps(stock)
+        def redacting(self):
+            return stock(self).replace("secret", "***")
+        logging.LogRecord.getMessage = redacting
+        import ringlog
+        lg = logging.getLogger("wraps")
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+        lg.addHandler(ringlog.Handler())
+        for i in range(3):
+            lg.info("password secret", extra={"n": i})
+        lg.info("with %s", "secret")
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    got = [r["msg"] for r in read_records(tmp_path / "out.log")]
+    assert got == ["password ***"] * 3 + ["with ***"], got
