@@ -242,7 +242,7 @@ func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (o
 		return false, nil
 	}
 	if s == nil {
-		if s = h.siteFor(st, r, n, sev); s == nil {
+		if s = tbl.lookup(st.h.p, r, n, sev); s == nil {
 			return false, nil
 		}
 	}
@@ -251,7 +251,7 @@ func (h *Handler) handleSite(st *bindState, r *slog.Record, tc *TraceContext) (o
 	if !f.siteValues(&s.shape, r) {
 		// The candidate's keys or kinds are not r's: r may have another
 		// site with the same message, level and count.
-		other := h.siteFor(st, r, n, sev)
+		other := tbl.lookup(st.h.p, r, n, sev)
 		if other == nil || other == s {
 			return false, nil
 		}
@@ -323,11 +323,10 @@ func (f *frame) siteValues(sh *shape, r *slog.Record) bool {
 	return match && i == n && text <= siteTextMax
 }
 
-// siteFor builds r's shape and returns its registered site, or nil when
-// r is not plain or its shape has no site yet (a sighting is counted
-// then, which may register one for the next record).
-func (h *Handler) siteFor(st *bindState, r *slog.Record, n int, sev uint8) *site {
-	tbl := st.h.sites
+// lookup builds r's shape and returns its registered site, or nil when r
+// is not plain or its shape has no site yet (a sighting is counted then,
+// which may register one on logger l for the next record).
+func (s *sites) lookup(l *C.ringlog_logger, r *slog.Record, n int, sev uint8) *site {
 	var sh shape
 	sh.msg, sh.sev, sh.n = r.Message, sev, uint8(n)
 	i, plain, text := 0, true, len(r.Message)
@@ -348,11 +347,11 @@ func (h *Handler) siteFor(st *bindState, r *slog.Record, n int, sev uint8) *site
 	if !plain || text > siteTextMax {
 		return nil
 	}
-	s := tbl.find(&sh)
-	if s == nil {
-		tbl.saw(st.h.p, &sh)
+	found := s.find(&sh)
+	if found == nil {
+		s.saw(l, &sh)
 	}
-	return s
+	return found
 }
 
 // value is a ringlog_value, byte for byte, with integer addresses as in

@@ -525,7 +525,8 @@ unsafe extern "C" fn handle_entry(
         let (slf, record) = unsafe { (Borrowed::from_ptr(py, slf), *args) };
         let handle = slf.cast::<Handle>()?;
         let h = handle.get();
-        if h.fast(py, record) {
+        let overridden = h.overridden(py);
+        if !overridden && h.fast(py, record) {
             // SAFETY: `record` is live for the call (CPython's argument).
             let record = unsafe { Borrowed::from_ptr(py, record) };
             return Ok(passed(py, &record).into_ptr());
@@ -534,7 +535,14 @@ unsafe extern "C" fn handle_entry(
         let record = unsafe { Bound::from_borrowed_ptr(py, record) };
         // The usual path drops Python objects (errors, evicted shapes):
         // see `logger::release`.
-        crate::logger::attached(|| h.handle(py, record).map(Bound::into_ptr))
+        crate::logger::attached(|| {
+            if overridden {
+                h.delegate(py, record)
+            } else {
+                h.handle(py, record)
+            }
+            .map(Bound::into_ptr)
+        })
     };
     // SAFETY: CPython calls a method with the GIL held.
     unsafe { crate::logger::raw_method(body) }
@@ -573,8 +581,8 @@ impl Handle {
         };
         // SAFETY: `record` is a live object (the caller's).
         if unsafe { ffi::Py_TYPE(record) } != lr.as_type_ptr()
-            || !self.plain_state(py)
             || !stock_get_message(py)
+            || !self.plain_state(py)
         {
             return false;
         }
@@ -660,19 +668,49 @@ impl Handle {
                 ffi::PyErr_Clear();
                 return false;
             }
-            // `emit` or `filter` set on the instance: the usual path hands
-            // the record to the class's Python `handle`, which calls them.
-            for name in [intern!(py, "emit"), intern!(py, "filter")] {
-                if !ffi::PyDict_GetItemWithError(d.as_ptr(), name.as_ptr()).is_null() {
-                    return false;
-                }
-                if !ffi::PyErr_Occurred().is_null() {
-                    ffi::PyErr_Clear();
-                    return false;
-                }
-            }
         }
         true
+    }
+
+    /// Whether an `emit` or `filter` is set on the handler instance (a mock
+    /// in a test, say): such a handler's records go to [`Handle::delegate`].
+    /// Looked up in the instance `__dict__` (exact str keys: no Python code
+    /// runs); an error is cleared and counts as set, since delegating is
+    /// right for any handler.
+    fn overridden(&self, py: Python<'_>) -> bool {
+        let Some(d) = self.instance_dict(py) else {
+            return false;
+        };
+        [intern!(py, "emit"), intern!(py, "filter")]
+            .into_iter()
+            .any(|name| {
+                // The borrowed result is only compared with NULL.
+                // SAFETY: `d` is a held dict, the key an interned str, GIL held.
+                unsafe {
+                    if !ffi::PyDict_GetItemWithError(d.as_ptr(), name.as_ptr()).is_null() {
+                        return true;
+                    }
+                    let failed = !ffi::PyErr_Occurred().is_null();
+                    if failed {
+                        ffi::PyErr_Clear();
+                    }
+                    failed
+                }
+            })
+    }
+
+    /// The record handed to the class's Python `handle`, which calls the
+    /// instance's `emit` and `filter` (and takes the handler lock around an
+    /// `emit` that is not ringlog's).
+    fn delegate<'py>(
+        &self,
+        py: Python<'py>,
+        record: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handler.bind(py);
+        h.get_type()
+            .getattr(intern!(py, "handle"))?
+            .call1((h, &record))
     }
 
     /// The handler's `handle(record)`, for any record.
@@ -683,17 +721,6 @@ impl Handle {
     ) -> PyResult<Bound<'py, PyAny>> {
         let h = self.handler.bind(py);
         let dict = self.instance_dict(py);
-        // An `emit` or `filter` set on the instance (a mock, say) is to be
-        // honoured: the class's Python `handle` calls them (and takes the
-        // handler lock around an `emit` that is not ringlog's).
-        if let Some(d) = dict.as_ref() {
-            if d.contains(intern!(py, "emit"))? || d.contains(intern!(py, "filter"))? {
-                return h
-                    .get_type()
-                    .getattr(intern!(py, "handle"))?
-                    .call1((h, &record));
-            }
-        }
         let mut record = record;
         let mut rv = passed(py, &record);
         if self
@@ -824,8 +851,9 @@ fn set<'a>(fields: &mut SmallVec<[Field<'a>; INLINE]>, key: &'static str, value:
 /// record's message its `msg` when it has no arguments. The function seen
 /// first is kept as the stock one if its code is `logging`'s own
 /// `getMessage` and it wraps nothing; one patched in before that (a
-/// `functools.wraps` wrapper included) is never taken for it. Runs no Python code: a function looked up on a class with the
-/// plain metaclass is the function itself.
+/// `functools.wraps` wrapper included) is never taken for it. After that
+/// first look it runs no Python code: a function looked up on a class
+/// with the plain metaclass is the function itself.
 fn stock_get_message(py: Python<'_>) -> bool {
     static STOCK: PyOnceLock<Option<Py<PyAny>>> = PyOnceLock::new();
     let Ok(lr) = log_record_type(py) else {
